@@ -46,6 +46,12 @@ class Backend:
         """target[index] += values, adding repeated indices up (unlike plain ``+=``)."""
         self.xp.add.at(target, index, values)
 
+    def erf(self, x):
+        """The error function element-wise (NumPy has none; math.erf is exact to float64)."""
+        import math
+
+        return numpy.vectorize(math.erf, otypes=[x.dtype])(x)
+
     def seed(self, seed: int) -> None:
         self.generator = numpy.random.default_rng(seed)
 
@@ -93,6 +99,11 @@ class CudaBackend(Backend):
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+
+    def erf(self, x):
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(x)
 
     def seed(self, seed):
         self.generator = self.xp.random.default_rng(seed)
