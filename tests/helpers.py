@@ -29,7 +29,7 @@ def random_inputs(shapes, seed=0, positive=False, low=None):
         a = rng.standard_normal(shape)
         if positive:
             a = np.abs(a) + 0.5
-        arrays.append(a)
+        arrays.append(np.asarray(a, dtype=np.float64))  # shape () gives a float: it would become float32
     return arrays
 
 

@@ -39,8 +39,10 @@ class Backend:
         return array
 
     def to_host(self, array) -> numpy.ndarray:
-        """Copy an array of this device back to a NumPy array (explicitly: the only way out)."""
-        return numpy.asarray(array)
+        """Copy an array of this device back to a NumPy array (explicitly: the only way out).
+
+        A copy on the CPU too, so that writing to the result never changes the tensor, on any device."""
+        return numpy.array(array, copy=True)
 
     def scatter_add(self, target, index, values) -> None:
         """target[index] += values, adding repeated indices up (unlike plain ``+=``)."""
@@ -129,7 +131,8 @@ def get_backend(device: str = "cpu") -> Backend:
         return device
     if device not in _backends:
         if device == "strict" and device not in _factories:
-            from .testing import strict  # noqa: F401  (registers itself)
+            from .testing import strict  # noqa: F401  (registers and creates itself)
+    if device not in _backends:
         if device not in _factories:
             raise DeviceError(f"unknown device {device!r}; choose one of {list(DEVICES)}")
         _backends[device] = _factories[device]()
@@ -162,6 +165,12 @@ def manual_seed(seed: int) -> None:
     _seed = seed
     for backend in _backends.values():
         backend.seed(seed)
+
+
+def as_array(x):
+    """A NumPy scalar (what NumPy's full reductions and ``x[i, j]`` return) as a 0-d array, so a
+    tensor's data is always an array, as it is with CuPy; anything else passes unchanged."""
+    return numpy.asarray(x) if isinstance(x, numpy.generic) else x
 
 
 def to_numpy(x) -> numpy.ndarray:

@@ -158,10 +158,10 @@ class MatMul(Function):
         xp, a, b = self.xp, self.a, self.b
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if b.ndim == 1:  # put back the axes a vector operand dropped: b's first (vector @ vector is 0-d)
+            g = xp.expand_dims(g, -1)
         if a.ndim == 1:
             g = xp.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
         d_a = d_b = None
         if self.needs_grad[0]:
             d_a = unbroadcast(xp.matmul(g, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
@@ -241,7 +241,7 @@ class Maximum(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        share_a = (a > b) + 0.5 * (a == b)
+        share_a = ((a > b) + 0.5 * (a == b)).astype(g.dtype)  # bool + 0.5 * bool is float64
         d_a = unbroadcast(g * share_a, a.shape) if self.needs_grad[0] else None
         d_b = unbroadcast(g * (1 - share_a), b.shape) if self.needs_grad[1] else None
         return d_a, d_b
@@ -265,6 +265,7 @@ class ToDevice(Function):
         from .backend import backend_of, get_backend
 
         self.source, target = backend_of(x), get_backend(device)
+        self.out_device = target.name
         return target.from_host(self.source.to_host(x))
 
     def backward(self, g):
@@ -314,7 +315,8 @@ class Max(Function):
     def backward(self, g):
         is_max = self.x == self.y
         ties = is_max.sum(axis=normalize_axis(self.axis, self.x.ndim), keepdims=True)
-        return expand_reduced(self.xp, g, self.x.shape, self.axis, self.keepdims) * (is_max / ties)
+        share = (is_max / ties).astype(g.dtype)  # bool / int is float64, whatever x's dtype
+        return expand_reduced(self.xp, g, self.x.shape, self.axis, self.keepdims) * share
 
 
 class Var(Function):

@@ -74,6 +74,7 @@ class Function:
     inputs: tuple = ()
     needs_grad: tuple = ()
     freed = False
+    out_device: str | None = None  # set by an op whose output is on another device (ToDevice)
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -100,9 +101,11 @@ class Function:
         fn.xp = B.get_backend(device).xp
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
         out = fn.forward(*arrays, **params)
+        device = fn.out_device or device
         if _detect_anomaly:
             _check_finite(out, f"the forward of {cls.__name__}")
-        requires_grad = _grad_enabled and any(t.requires_grad for t in tensors)
+        # integer outputs (a cast to int) have no gradient, as requires_grad_ refuses them too
+        requires_grad = _grad_enabled and any(t.requires_grad for t in tensors) and B.is_floating(out.dtype)
         result = Tensor._wrap(out, device, requires_grad)
         if requires_grad:
             fn.inputs = inputs
@@ -156,8 +159,9 @@ def _topological_order(root: "Tensor") -> list:
 class Tensor:
     """An array with an optional gradient and the op that produced it.
 
-    ``Tensor(data, requires_grad=False, dtype=None, device="cpu")``: numbers and lists become
-    float32 (the default dtype) unless ``dtype`` says otherwise; arrays keep their dtype.
+    ``Tensor(data, requires_grad=False, dtype=None, device="cpu")``: floating-point numbers and
+    lists of them become float32 (the default dtype) unless ``dtype`` says otherwise; integers
+    stay integers (int64, as in PyTorch: index tensors); arrays keep their dtype.
     """
 
     __array_priority__ = 1000  # NumPy defers to Tensor's reflected operators (array + tensor)
@@ -181,7 +185,7 @@ class Tensor:
     def _wrap(cls, array, device: str, requires_grad: bool = False) -> "Tensor":
         """A tensor around an array already on ``device`` (no checks, no copy): for ops."""
         t = cls.__new__(cls)
-        t.data, t.device, t.grad, t._ctx = array, device, None, None
+        t.data, t.device, t.grad, t._ctx = B.as_array(array), device, None, None
         t._retains_grad, t.name, t.requires_grad = False, None, requires_grad
         return t
 
@@ -318,8 +322,9 @@ class Tensor:
                 continue
             fn = node._ctx
             if fn is None or node._retains_grad:
-                d_node = xp.ascontiguousarray(d_node)  # a broadcast view must not become .grad
-                node.grad = d_node if node.grad is None else node.grad + d_node
+                # a copy: d_node may be a read-only broadcast view, the user's seed, or the very
+                # array another tensor gets as its gradient (a + b hands g to both)
+                node.grad = d_node.copy() if node.grad is None else node.grad + d_node
             if fn is None:
                 continue
             d_inputs = fn.backward(d_node)
@@ -391,7 +396,10 @@ class Tensor:
 
     # -- comparisons: element-wise, boolean, never differentiated
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise B.DeviceError(f"cannot compare a tensor on {self.device!r} with a tensor on {other.device!r}")
+            other = other.data
         return Tensor._wrap(op(self.data, other), self.device)
 
     def __lt__(self, other):
