@@ -1,0 +1,58 @@
+"""Small helpers shared by the functional ops: getting arguments onto the right device, and
+the ``reduction`` of a loss ("mean", "sum" or "none") with its gradient."""
+
+from __future__ import annotations
+
+from .. import backend as B
+from ..tensor import Tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def as_tensor(x, like: Tensor) -> Tensor:
+    """A Tensor in ``like``'s device and dtype: tensors of another dtype are cast (the cast is
+    differentiable), arrays and numbers are moved there explicitly (no gradient)."""
+    if isinstance(x, Tensor):
+        return x if x.dtype == like.dtype else x.to(dtype=like.dtype)
+    return Tensor._wrap(B.asarray(x, like.device, like.dtype), like.device)
+
+
+def index_array(ids, device: str, what: str):
+    """Integer indices (targets, token ids) as an array on ``device``; anything else is a TypeError."""
+    ids = ids.data if isinstance(ids, Tensor) else ids
+    ids = B.asarray(ids, device)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{what} must be integers, got dtype {ids.dtype}")
+    return ids
+
+
+def mask_array(mask, device: str, what: str):
+    """A boolean mask (bool, or integers 1/0) as a bool array on ``device``."""
+    mask = mask.data if isinstance(mask, Tensor) else mask
+    mask = B.asarray(mask, device)
+    if mask.dtype.kind not in "biu":
+        raise TypeError(f"{what} must be bool or integer (1 = keep, 0 = mask), got dtype {mask.dtype}")
+    return mask if mask.dtype.kind == "b" else mask != 0
+
+
+def check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def reduce(losses, reduction: str, count: int | None = None):
+    """Reduce element-wise ``losses``: their mean (over ``count`` elements, all by default),
+    their sum, or them as they are. A scalar comes back as a 0-d array."""
+    if reduction == "none":
+        return losses
+    total = losses.sum(keepdims=True).reshape(())
+    if reduction == "sum":
+        return total
+    total /= max(losses.size if count is None else count, 1)
+    return total
+
+
+def loss_scale(g, reduction: str, count: int):
+    """dL/d(loss element) for each element: g / count for "mean", g for "sum" and "none"
+    (g is then a 0-d array, or the same shape as the losses for "none")."""
+    return g / max(count, 1) if reduction == "mean" else g

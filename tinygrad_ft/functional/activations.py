@@ -1,0 +1,154 @@
+"""Element-wise activations: relu, leaky_relu, tanh, sigmoid, gelu.
+
+Each backward multiplies the incoming gradient g = dL/dy by the derivative dy/dx at each
+element (the Jacobian of an element-wise function is diagonal).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from .. import ops
+from ..tensor import Function, Tensor
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+
+    def forward(self, x):
+        self.y = self.xp.maximum(x, 0)
+        return self.y
+
+    def backward(self, d_y):
+        return d_y * (self.y > 0)
+
+
+class LeakyReLU(Function):
+    """y = x where x > 0, else slope·x;  dy/dx = 1 where x > 0, else slope."""
+
+    def forward(self, x, negative_slope=0.01):
+        self.positive, self.slope = x > 0, negative_slope
+        return self.xp.where(self.positive, x, x * negative_slope)
+
+    def backward(self, d_y):
+        return self.xp.where(self.positive, d_y, d_y * self.slope)
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y (1 - y).
+
+    Stable for any x: with e = e^{-|x|} (never overflows), σ(x) = 1/(1+e) for x ≥ 0 and
+    e/(1+e) for x < 0 (the same function, multiplied through by eˣ).
+    """
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.abs(x)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)  # e^{-|x|} in (0, 1]
+        one_over = e + 1
+        xp.reciprocal(one_over, out=one_over)  # 1 / (1 + e)
+        e *= one_over  # e / (1 + e)
+        self.y = xp.where(x >= 0, one_over, e)
+        return self.y
+
+    def backward(self, d_y):
+        y = self.y
+        d_x = 1 - y
+        d_x *= y
+        d_x *= d_y
+        return d_x
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)  # Python floats: they keep float32 arrays float32
+_GELU_CUBIC = 0.044715
+_SQRT_HALF = math.sqrt(0.5)
+_ONE_OVER_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+class GELUTanh(Function):
+    """GPT-2's gelu: y = ½ x (1 + t),  t = tanh(u),  u = c (x + k x³),  c = √(2/π), k = 0.044715.
+
+    dy/dx = ½ (1 + t) + ½ x (1 - t²) du/dx,   du/dx = c (1 + 3k x²).
+    """
+
+    def forward(self, x):
+        xp = self.xp
+        t = x * x
+        t *= _GELU_CUBIC * _SQRT_2_OVER_PI
+        t += _SQRT_2_OVER_PI
+        t *= x  # u = c x (1 + k x²)
+        xp.tanh(t, out=t)
+        self.x, self.t = x, t
+        y = t + 1
+        y *= x
+        y *= 0.5
+        return y
+
+    def backward(self, d_y):
+        x, t = self.x, self.t
+        du_dx = x * x
+        du_dx *= 3 * _GELU_CUBIC * _SQRT_2_OVER_PI
+        du_dx += _SQRT_2_OVER_PI  # c (1 + 3k x²)
+        d_x = t * t
+        d_x -= 1
+        d_x *= x
+        d_x *= du_dx  # -x (1 - t²) du/dx
+        d_x -= t
+        d_x -= 1
+        d_x *= -0.5  # ½ (1 + t) + ½ x (1 - t²) du/dx
+        d_x *= d_y
+        return d_x
+
+
+class GELUErf(Function):
+    """The exact gelu: y = x Φ(x), with Φ(x) = ½ (1 + erf(x/√2)) the standard normal CDF.
+
+    dy/dx = Φ(x) + x φ(x),   φ(x) = e^{-x²/2} / √(2π) the standard normal density.
+    """
+
+    def forward(self, x):
+        cdf = B.backend_of(x).erf(x * _SQRT_HALF)
+        cdf += 1
+        cdf *= 0.5
+        self.x, self.cdf = x, cdf
+        return x * cdf
+
+    def backward(self, d_y):
+        x = self.x
+        d_x = x * x
+        d_x *= -0.5
+        self.xp.exp(d_x, out=d_x)
+        d_x *= _ONE_OVER_SQRT_2PI  # φ(x)
+        d_x *= x
+        d_x += self.cdf
+        d_x *= d_y
+        return d_x
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(x, negative_slope=float(negative_slope))
+
+
+def tanh(x: Tensor) -> Tensor:
+    """tanh, the engine's primitive (``ops.Tanh``: dy/dx = 1 - y²); stable for any x."""
+    return ops.Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
+    """The Gaussian error linear unit. ``approximate="tanh"`` is GPT-2's tanh approximation
+    (the default here, unlike PyTorch); ``"none"`` is the exact x Φ(x), via erf."""
+    if approximate == "tanh":
+        return GELUTanh.apply(x)
+    if approximate == "none":
+        return GELUErf.apply(x)
+    raise ValueError(f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}")

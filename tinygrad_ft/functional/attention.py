@@ -1,0 +1,123 @@
+"""Scaled dot-product attention as one op, its backward derived by hand through the softmax.
+
+For each query row: S = q Kᵀ / √D scores every key, P = softmax(S) over the keys that may be
+seen, and the output is O = P V, a weighted average of the value rows.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..ops import unbroadcast
+from ..tensor import Function, Tensor
+from ._common import mask_array
+
+_causal_bias_cache: dict = {}
+
+
+def causal_bias(xp, device: str, num_queries: int, num_keys: int, dtype):
+    """(Tk, Tq), keys by queries like the scores below: 0 where query i may see key j
+    (j ≤ i + Tk - Tq, so the last query sees every key), -inf where key j is in query i's
+    future. Built once per (device, Tq, Tk, dtype) and cached."""
+    key = (device, num_queries, num_keys, str(dtype))
+    bias = _causal_bias_cache.get(key)
+    if bias is None:
+        future = xp.arange(num_keys)[:, None] > xp.arange(num_queries)[None, :] + (num_keys - num_queries)
+        bias = xp.zeros((num_keys, num_queries), dtype=dtype)
+        bias[future] = -math.inf
+        if len(_causal_bias_cache) >= 64:  # a bounded cache: generation may see many lengths
+            _causal_bias_cache.clear()
+        _causal_bias_cache[key] = bias
+    return bias
+
+
+class ScaledDotProductAttention(Function):
+    """O = P V,  P = softmax(S) over keys,  S = Q Kᵀ / √D + bias  (bias 0 or -inf: the mask).
+
+    Shapes: Q (..., Tq, D), K (..., Tk, D), V (..., Tk, Dv), S and P (..., Tq, Tk). With
+    G = dL/dO and the softmax rule dL/dS = P ⊙ (dL/dP - rowsum(dL/dP ⊙ P)):
+
+        dV = Pᵀ G          dP = G Vᵀ          dS = P ⊙ (dP - rowsum(dP ⊙ P))
+        dQ = dS K / √D     dK = dSᵀ Q / √D
+
+    and rowsum(dP ⊙ P)ᵢ = Σⱼ Σ_d Gᵢ_d Vⱼ_d Pᵢⱼ = Σ_d Gᵢ_d Oᵢ_d = rowsum(G ⊙ O): (Tq, Dv)
+    numbers to multiply instead of (Tq, Tk).
+
+    A masked score is -inf, so its P is exactly 0 and no gradient flows through it. A query
+    whose keys are all masked gets P = 0 for the whole row: output 0 and gradient 0 (the max
+    used for stability is then -inf; it is replaced by a finite number, and the row sum 0 by 1,
+    so no NaN appears).
+
+    Layout: the arrays hold Sᵀ and Pᵀ, (..., Tk, Tq), keys down the rows. The softmax reduces
+    over keys, and NumPy reduces over a non-last axis several times faster than along short
+    last axes; the matmuls take the transposes as free views.
+    """
+
+    def forward(self, q, k, v, bias=None):
+        xp = self.xp
+        self.scale = 1 / math.sqrt(q.shape[-1])  # a Python float: keeps float32 float32
+        scores_t = xp.matmul(k, xp.swapaxes(q, -1, -2))  # Sᵀ (..., Tk, Tq), a new array
+        scores_t *= self.scale
+        if bias is not None:
+            scores_t += bias
+        key_max = scores_t.max(axis=-2, keepdims=True)  # (..., 1, Tq): one max per query
+        if bias is not None:  # a query that sees no key has max -inf; make it finite (its exps are 0)
+            xp.maximum(key_max, float(xp.finfo(scores_t.dtype).min), out=key_max)
+        scores_t -= key_max
+        probs_t = xp.exp(scores_t, out=scores_t)  # Pᵀ, in place
+        key_sum = probs_t.sum(axis=-2, keepdims=True)
+        if bias is not None:  # ≥ 1 for a query that sees a key (its max gives e⁰); 0 if none
+            xp.maximum(key_sum, 1, out=key_sum)
+        probs_t /= key_sum
+        out = xp.matmul(xp.swapaxes(probs_t, -1, -2), v)  # P V, (..., Tq, Dv)
+        self.q, self.k, self.v, self.probs_t, self.out = q, k, v, probs_t, out
+        return out
+
+    def backward(self, d_out):
+        xp, q, k, v, probs_t = self.xp, self.q, self.k, self.v, self.probs_t
+        d_v = unbroadcast(xp.matmul(probs_t, d_out), v.shape) if self.needs_grad[2] else None  # Pᵀ G
+        if not (self.needs_grad[0] or self.needs_grad[1]):
+            return None, None, d_v, None
+        row_dot = xp.einsum("...qd,...qd->...q", d_out, self.out)  # rowsum(G ⊙ O), (..., Tq)
+        d_scores_t = xp.matmul(v, xp.swapaxes(d_out, -1, -2))  # dPᵀ = V Gᵀ, then dSᵀ in place
+        d_scores_t -= row_dot[..., None, :]
+        d_scores_t *= probs_t
+        d_scores_t *= self.scale  # the 1/√D of dQ and dK, applied once
+        d_q = unbroadcast(xp.matmul(xp.swapaxes(d_scores_t, -1, -2), k), q.shape) if self.needs_grad[0] else None
+        d_k = unbroadcast(xp.matmul(d_scores_t, q), k.shape) if self.needs_grad[1] else None
+        return d_q, d_k, d_v, None
+
+
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = False, attention_mask=None) -> Tensor:
+    """softmax(q kᵀ / √D) v over the keys each query may see.
+
+    q (B, H, Tq, D), k (B, H, Tk, D), v (B, H, Tk, Dv) → (B, H, Tq, Dv); any number of leading
+    axes works (they broadcast, as in matmul).
+
+    - ``causal``: query i sees keys j ≤ i + (Tk - Tq), never the future (with Tq = Tk: j ≤ i).
+    - ``attention_mask`` (B, Tk), bool or 0/1, array or Tensor: True/1 is a real token to
+      attend to, False/0 is padding that no query sees.
+
+    A query that can see no key at all (every key padding) gets output 0 and gradient 0.
+    """
+    num_queries, num_keys = q.shape[-2], k.shape[-2]
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit: "
+            "q and k need the same last axis (D), k and v the same number of keys (Tk)"
+        )
+    xp = B.get_backend(q.device).xp
+    bias = causal_bias(xp, q.device, num_queries, num_keys, q.dtype) if causal and num_queries > 1 else None
+    if attention_mask is not None:
+        mask = mask_array(attention_mask, q.device, "scaled_dot_product_attention: attention_mask")
+        if q.ndim < 3 or mask.shape != (q.shape[0], num_keys):
+            raise ValueError(
+                f"scaled_dot_product_attention: attention_mask of shape {mask.shape} does not fit q of shape {q.shape}; "
+                f"expected (batch, keys) = ({q.shape[0] if q.ndim >= 3 else '?'}, {num_keys})"
+            )
+        padding = xp.zeros(mask.shape, dtype=q.dtype)
+        padding[~mask] = -math.inf
+        padding = padding.reshape(mask.shape[0], *(1,) * (q.ndim - 3), num_keys, 1)  # (B, 1.., Tk, 1)
+        bias = padding if bias is None else padding + bias  # (B, 1.., Tk, Tq): small, added once
+    return ScaledDotProductAttention.apply(q, k, v, bias)

@@ -1,0 +1,38 @@
+"""Inverted dropout: zero each element with probability p while training, and scale the
+survivors by 1/(1 - p) so the expected value is unchanged; at evaluation, do nothing."""
+
+from __future__ import annotations
+
+from .. import backend as B
+from ..tensor import Function, Tensor
+
+
+class Dropout(Function):
+    """y = x ⊙ m / (1 - p), with m a fixed random 0/1 mask (each 1 with probability 1 - p).
+
+    The mask is a constant once drawn, so dL/dx = g ⊙ m / (1 - p): the same mask, kept from
+    the forward pass (drawing a new one would send gradients to elements that were dropped).
+    """
+
+    def forward(self, x, p=0.1):
+        self.keep = B.backend_of(x).random(x.shape, x.dtype) >= p  # bool: 1 byte per element
+        self.scale = 1 / (1 - p)
+        y = x * self.keep
+        y *= self.scale
+        return y
+
+    def backward(self, d_y):
+        d_x = d_y * self.keep
+        d_x *= self.scale
+        return d_x
+
+
+def dropout(x: Tensor, p: float = 0.1, training: bool = True) -> Tensor:
+    """Inverted dropout with drop probability ``p`` in [0, 1). Returns ``x`` itself (the same
+    tensor) when not ``training`` or when p is 0. The mask comes from the device's seeded
+    generator (``tinygrad_ft.manual_seed``)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p is the probability of dropping an element and must be in [0, 1), got {p}")
+    if not training or p == 0:
+        return x
+    return Dropout.apply(x, p=float(p))

@@ -1,0 +1,48 @@
+"""Embedding lookup: each integer id picks a row of the weight table."""
+
+from __future__ import annotations
+
+from .. import backend as B
+from ..tensor import Function, Tensor
+from ._common import index_array
+
+
+class Embedding(Function):
+    """out[...] = weight[ids[...]]: ids of any shape (...), weight (V, C), out (..., C).
+
+    Each output row is a copy of one weight row, so dL/dweight[v] is the sum of the gradients
+    of every output row that looked up id v:
+
+        dL/dweight[v] = Σ_{positions p with ids[p] = v} g[p]
+
+    A repeated id must add up its gradients; plain ``d_weight[ids] += g`` would keep only one
+    of them, so this is the backend's scatter-add.
+    """
+
+    def forward(self, weight, ids):
+        self.ids, self.weight_shape = ids, weight.shape
+        return self.xp.take(weight, ids, axis=0)
+
+    def backward(self, d_out):
+        dim = self.weight_shape[1]
+        d_weight = self.xp.zeros(self.weight_shape, dtype=d_out.dtype)
+        B.backend_of(d_weight).scatter_add(d_weight, self.ids.reshape(-1), d_out.reshape(-1, dim))
+        return d_weight, None
+
+
+def embedding(ids, weight: Tensor) -> Tensor:
+    """The rows of ``weight`` (V, C) that integer ``ids`` (any shape (...)) name: (..., C).
+
+    An id outside 0..V-1 raises ValueError naming it.
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, dim), got shape {weight.shape}")
+    ids = index_array(ids, weight.device, "embedding: ids")
+    num_embeddings = weight.shape[0]
+    out_of_range = (ids < 0) | (ids >= num_embeddings)
+    if bool(out_of_range.any()):
+        bad = int(ids[out_of_range][0])
+        raise ValueError(
+            f"embedding: id {bad} is out of range for an embedding table of {num_embeddings} rows (ids must be in 0..{num_embeddings - 1})"
+        )
+    return Embedding.apply(weight, ids)
