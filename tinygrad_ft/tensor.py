@@ -233,7 +233,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         host = B.to_numpy(self.data)
-        body = repr(host)[len("array(") : -1] if host.ndim else repr(host.item())
+        body = B.format_array(host, prefix="Tensor(") if host.ndim else repr(host.item())
         extra = f", device='{self.device}'" if self.device != "cpu" else ""
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.dtype}{extra}{grad})"
