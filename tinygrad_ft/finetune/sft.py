@@ -1,0 +1,99 @@
+"""Supervised fine-tuning (SFT) of the language model itself, with the loss on the answer only.
+
+Instead of a new head, the GPT learns to *write* the label: each training sequence is
+
+    Text: the food was great
+    Sentiment: positive<|endoftext|>
+
+and the cross-entropy is taken only where the target is a token of " positive<|endoftext|>";
+every prompt position has target -100, which ``cross_entropy`` ignores. Evaluation is by
+generation: give the prompt, let the model write greedily, read which class name it wrote.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy  # host-side: batches, generation bookkeeping, metrics
+
+from .. import backend as B
+from .. import metrics
+from ..datasets.labeled import load_task
+from ..models.gpt import GPT, GPTConfig
+from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
+from ..training.generate import generate
+from ..training.pretrain import load_pretrained
+from .data import minibatches, sft_batch, sft_example, sft_prompt
+from .train import DEFAULT_CHECKPOINT, _stratified_subset
+
+TASK_WORD = {"sentiment": "Sentiment", "spam": "Label"}
+
+
+def answer_of(generated: str, class_names) -> int | None:
+    """The class whose name the model wrote first after the prompt (None if it wrote none)."""
+    words = generated.strip().split()
+    first = words[0].strip(".,!?:;").lower() if words else ""
+    for label, name in enumerate(class_names):
+        if first == name.lower():
+            return label
+    return None
+
+
+def predict_by_generation(model, tokenizer, texts, class_names, task_word: str, max_new_tokens: int = 4):
+    """Greedy answers for each text; an answer that names no class counts as -1 (wrong)."""
+    block = model.config.block_size
+    out = []
+    for text in texts:
+        prompt = tokenizer.encode(sft_prompt(text, task_word))[-(block - max_new_tokens):]
+        ids = generate(model, prompt, max_new_tokens=max_new_tokens, temperature=0, stop_id=tokenizer.eot_id)
+        label = answer_of(tokenizer.decode(ids[len(prompt):]), class_names)
+        out.append(-1 if label is None else label)
+    return numpy.asarray(out)
+
+
+def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = False, epochs: int = 3, batch_size: int = 32,
+        lr: float = 5e-4, train_limit: int | None = None, eval_limit: int | None = None, seed: int = 0, device: str = "cpu",
+        progress: bool = False, log=print) -> dict:
+    """Fine-tune the whole GPT on prompt + answer sequences; evaluate by generation on the test split."""
+    B.keep_freed_memory()
+    task = load_task(task_name)
+    word = TASK_WORD[task_name]
+    model, tokenizer = load_pretrained(checkpoint or DEFAULT_CHECKPOINT, device)
+    if from_scratch:
+        B.manual_seed(seed + 1)
+        model = GPT(GPTConfig.from_dict(model.config.to_dict())).to(device)
+    rng = numpy.random.default_rng(seed)
+    texts, labels = list(task.train.texts), numpy.asarray(task.train.labels)
+    if train_limit is not None and train_limit < len(texts):
+        keep = _stratified_subset(labels, train_limit, rng)
+        texts, labels = [texts[i] for i in keep], labels[keep]
+    block = model.config.block_size
+    examples = [sft_example(tokenizer, t, task.class_names[y], block, word) for t, y in zip(texts, labels)]
+    optimizer = AdamW(weight_decay_groups(model, 0.01), lr=lr, weight_decay=0.01)
+    total = epochs * -(-len(examples) // batch_size)
+    log(f"SFT {task_name}{' (from scratch)' if from_scratch else ''}: {len(examples)} examples, {total} steps")
+    t0, step = time.perf_counter(), 0
+    model.train()
+    for _ in range(epochs):
+        for idx in minibatches(len(examples), batch_size, rng):
+            for group in optimizer.param_groups:
+                group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
+            ids, targets, _ = sft_batch([examples[i] for i in idx], tokenizer.pad_id or 0)
+            _, loss = model(B.asarray(ids, device), B.asarray(targets, device))
+            optimizer.zero_grad()
+            loss.backward()
+            clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+    seconds = time.perf_counter() - t0
+    test_texts, test_labels = list(task.test.texts), numpy.asarray(task.test.labels)
+    if eval_limit is not None:
+        test_texts, test_labels = test_texts[:eval_limit], test_labels[:eval_limit]
+    predictions = predict_by_generation(model, tokenizer, test_texts, task.class_names, word)
+    valid = predictions >= 0
+    scored = numpy.where(valid, predictions, 1 - test_labels)  # an unreadable answer counts as wrong
+    return {
+        "task": task_name, "method": "sft", "from_scratch": from_scratch, "train_examples": len(examples),
+        "seconds": seconds, "test_accuracy": metrics.accuracy(test_labels, scored),
+        "answered_a_class": float(valid.mean()), "model": model, "tokenizer": tokenizer,
+    }

@@ -1,0 +1,118 @@
+"""A tiny GPT, in one file: token + position embeddings, pre-LayerNorm transformer blocks
+(causal multi-head attention, then a GELU feed-forward, each on a residual path), a final
+LayerNorm and a language-model head that scores every token of the vocabulary.
+
+    ids (B, T) ─► wte(ids) + wpe(0..T-1) ─► [ x + attn(ln_1(x));  x + mlp(ln_2(x)) ] × n_layer
+                                         ─► ln_f ─► lm_head ─► logits (B, T, vocab_size)
+
+Built only from the library's layers; every gradient comes from their hand-derived backwards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from .. import functional as F
+from .. import nn
+from ..tensor import Tensor
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 65
+    block_size: int = 64  # the longest context the model sees
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = True  # biases in the Linear and LayerNorm layers
+    tie_weights: bool = False  # share the token embedding with the language-model head
+
+    def __post_init__(self):
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPTConfig: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"GPTConfig: {name} must be at least 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GPTConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"GPTConfig: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+class Block(nn.Module):
+    """One transformer block, pre-LayerNorm: x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = nn.MultiHeadAttention(config.n_embd, config.n_head, causal=True, dropout=config.dropout, bias=config.bias)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = nn.FeedForward(config.n_embd, 4 * config.n_embd, activation="gelu", dropout=config.dropout, bias=config.bias)
+
+    def forward(self, x: Tensor, attention_mask=None) -> Tensor:
+        x = x + self.attn(self.ln_1(x), attention_mask=attention_mask)
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)  # token embeddings (V, C)
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)  # position embeddings (block, C)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.lm_head = None if config.tie_weights else nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """GPT-2's initialisation: weights N(0, 0.02), biases 0, LayerNorm (1, 0), and the
+        projections that write into the residual stream scaled down by 1/√(2·n_layer), so the
+        residual's variance does not grow with depth."""
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, std=residual_std)
+            elif name.endswith(".weight") and p.ndim == 2:
+                nn.init.normal_(p, std=0.02)
+            elif name.endswith(".bias"):
+                nn.init.zeros_(p)
+
+    def hidden_states(self, ids, attention_mask=None) -> Tensor:
+        """The final-LayerNorm'd hidden state of every position: (B, T) ids → (B, T, C)."""
+        ids = ids.data if isinstance(ids, Tensor) else ids
+        if ids.ndim != 2:
+            raise ValueError(f"GPT: expected token ids of shape (batch, time), got shape {tuple(ids.shape)}")
+        T = ids.shape[1]
+        if T > self.config.block_size:
+            raise ValueError(f"GPT: a sequence of {T} tokens is longer than block_size {self.config.block_size}")
+        xp = self.wte.weight.xp
+        positions = xp.arange(T)
+        x = self.drop(self.wte(ids) + self.wpe(positions))
+        for block in self.blocks:
+            x = block(x, attention_mask=attention_mask)
+        return self.ln_f(x)
+
+    def logits(self, hidden: Tensor) -> Tensor:
+        if self.lm_head is None:
+            return hidden @ self.wte.weight.T
+        return self.lm_head(hidden)
+
+    def forward(self, ids, targets=None, attention_mask=None):
+        """Logits (B, T, vocab_size); with ``targets`` (B, T) also the mean cross-entropy loss
+        (targets equal to -100 are ignored: that is how fine-tuning masks the prompt)."""
+        logits = self.logits(self.hidden_states(ids, attention_mask))
+        if targets is None:
+            return logits, None
+        targets = targets.data if isinstance(targets, Tensor) else targets
+        return logits, F.cross_entropy(logits, targets, ignore_index=-100)

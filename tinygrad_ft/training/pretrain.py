@@ -1,0 +1,233 @@
+"""Pre-training the tiny GPT on a text corpus: next-token prediction.
+
+One step: draw a batch of random windows of the text, predict every next token, take the
+mean cross-entropy, backpropagate, clip the global gradient norm, let AdamW update the
+weights with a learning rate that warms up linearly and then decays along a cosine.
+
+Every ``eval_interval`` steps the mean loss on a few train and validation batches is
+estimated and a checkpoint is written (weights, optimizer state, config, tokenizer, step and
+RNG states), so an interrupted run resumes onto exactly the same loss curve.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy  # host-side: the token stream and the batch sampler live on the host
+
+from .. import backend as B
+from ..datasets.text import default_corpus_path, get_batch, load_text, train_val_split
+from ..models.gpt import GPT, GPTConfig
+from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
+from ..tensor import no_grad
+from ..tokenizers import Tokenizer, build_tokenizer
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+
+@dataclass
+class TrainConfig:
+    """How to train. The defaults are the course's 'baby' run: 2,000 steps on a laptop CPU."""
+
+    max_iters: int = 2000
+    batch_size: int = 12
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_iters: int = 100
+    beta1: float = 0.9
+    beta2: float = 0.99
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_interval: int = 250
+    eval_iters: int = 20
+    seed: int = 1337
+    device: str = "cpu"
+    tokenizer: str = "char"  # "char" or "bpe"
+    bpe_vocab_size: int = 512
+    data_path: str | None = None
+    out_dir: str = "runs/pretrain"
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.tokenizer not in ("char", "bpe"):
+            raise ValueError(f"tokenizer must be 'char' or 'bpe', got {self.tokenizer!r}")
+        for name in ("max_iters", "batch_size", "eval_interval", "eval_iters"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass
+class TrainResult:
+    model: GPT
+    tokenizer: Tokenizer
+    checkpoint: Path
+    history: dict = field(default_factory=dict)  # step, train_loss per step; evals
+    seconds: float = 0.0
+
+
+def estimate_loss(model, data, config: TrainConfig, block_size: int, seed: int) -> float:
+    """Mean loss over ``eval_iters`` random batches (a fixed seed per call: no effect on training)."""
+    rng = numpy.random.default_rng(seed)
+    model.eval()
+    losses = []
+    with no_grad():
+        for _ in range(config.eval_iters):
+            x, y = get_batch(data, config.batch_size, block_size, rng)
+            _, loss = model(B.asarray(x, config.device), B.asarray(y, config.device))
+            losses.append(loss.data)
+    model.train()
+    xp = B.get_backend(config.device).xp
+    return float(xp.stack(losses).mean())  # one trip to the host for all of them
+
+
+def _make_optimizer(model, config: TrainConfig):
+    groups = weight_decay_groups(model, config.weight_decay)
+    return AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), weight_decay=config.weight_decay)
+
+
+def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None = None, resume: str | None = None,
+             log=print) -> TrainResult:
+    """Train a GPT on the corpus and return it with its tokenizer, checkpoint and loss history.
+
+    ``resume``: a checkpoint written by an earlier run; training continues from its step with
+    its weights, optimizer state, tokenizer and RNG states (its model config wins).
+    """
+    config = config or TrainConfig()
+    model_config = model_config or GPTConfig()
+    B.keep_freed_memory()
+    out_dir = Path(config.out_dir)
+    checkpoint_path = out_dir / "checkpoint.npz"
+    text = load_text(config.data_path or default_corpus_path())
+
+    state = None
+    if resume:
+        state = load_checkpoint(resume, config.device)
+        if state.meta.get("kind") != "pretrain":
+            raise CheckpointError(f"{resume} is not a pre-training checkpoint (kind {state.meta.get('kind')!r})")
+        tokenizer = Tokenizer.from_json(state.meta["tokenizer"])
+        model_config = GPTConfig.from_dict(state.meta["model_config"])
+    else:
+        tokenizer = build_tokenizer(config.tokenizer, text, vocab_size=config.bpe_vocab_size)
+        model_config.vocab_size = tokenizer.vocab_size
+
+    ids = numpy.asarray(tokenizer.encode(text), dtype=numpy.int64)
+    train_ids, val_ids = train_val_split(ids, val_fraction=0.1)
+    B.manual_seed(config.seed)
+    model = GPT(model_config).to(config.device)
+    optimizer = _make_optimizer(model, config)
+    batch_rng = numpy.random.default_rng(config.seed)
+    history = {"step": [], "train_loss": [], "eval_step": [], "eval_train": [], "eval_val": []}
+    start = 0
+    if state is not None:
+        model.load_state_dict(state.model_state)
+        optimizer.load_state_dict(state.optimizer_state)
+        batch_rng.bit_generator.state = state.meta["batch_rng"]
+        if state.meta.get("device_rng") is not None:
+            B.get_backend(config.device).generator.bit_generator.state = state.meta["device_rng"]
+        history = state.meta["history"]
+        start = state.meta["step"]
+    log(f"model: {model.num_parameters():,} parameters, {model_config}; tokenizer: {tokenizer}; "
+        f"{len(train_ids):,} train / {len(val_ids):,} val tokens; device {config.device}")
+
+    def save(step: int) -> None:
+        device_gen = B.get_backend(config.device).generator
+        device_rng = device_gen.bit_generator.state if hasattr(device_gen, "bit_generator") else None
+        meta = {
+            "kind": "pretrain",
+            "model_config": model_config.to_dict(),
+            "train_config": asdict(config),
+            "tokenizer": tokenizer.to_json(),
+            "step": step,
+            "batch_rng": batch_rng.bit_generator.state,
+            "device_rng": device_rng,
+            "history": history,
+        }
+        save_checkpoint(checkpoint_path, model.state_dict(), meta, optimizer.state_dict())
+
+    def evaluate(step: int) -> None:
+        seed = config.seed + 1 + step
+        history["eval_step"].append(step)
+        history["eval_train"].append(estimate_loss(model, train_ids, config, model_config.block_size, seed))
+        history["eval_val"].append(estimate_loss(model, val_ids, config, model_config.block_size, seed))
+
+    bar = _progress(range(start, config.max_iters), config.progress, initial=start, total=config.max_iters)
+    pending = []  # device scalars, brought to the host together (one sync per log interval)
+    t0 = time.perf_counter()
+    model.train()
+    for step in bar:
+        lr = warmup_cosine_lr(step, config.lr, config.warmup_iters, config.max_iters, config.min_lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x, y = get_batch(train_ids, config.batch_size, model_config.block_size, batch_rng)
+        _, loss = model(B.asarray(x, config.device), B.asarray(y, config.device))
+        optimizer.zero_grad()
+        loss.backward()
+        if config.grad_clip > 0:
+            clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        pending.append(loss.data)
+        last = step + 1 == config.max_iters
+        if len(pending) == 10 or last or (step + 1) % config.eval_interval == 0:
+            losses = B.to_numpy(B.get_backend(config.device).xp.stack(pending)).tolist()
+            history["step"].extend(range(step + 1 - len(losses), step + 1))
+            history["train_loss"].extend(losses)
+            pending = []
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{losses[-1]:.4f}", lr=f"{lr:.2e}")
+        if (step + 1) % config.eval_interval == 0 or last:
+            evaluate(step + 1)
+            if hasattr(bar, "write"):
+                bar.write(f"step {step + 1}: train loss {history['eval_train'][-1]:.4f}, val loss {history['eval_val'][-1]:.4f}")
+            save(step + 1)
+    seconds = time.perf_counter() - t0
+    if start >= config.max_iters:
+        save(start)
+    plot_loss_curve(history, out_dir / "loss.png")
+    return TrainResult(model, tokenizer, checkpoint_path, history, seconds)
+
+
+def _progress(iterable, enabled: bool, **kwargs):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc="pretrain", unit="step", **kwargs)
+
+
+def plot_loss_curve(history: dict, path) -> Path | None:
+    """Train loss per step (light), and the periodic train/val estimates, saved as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.3, label="train (per step)")
+    ax.plot(history["eval_step"], history["eval_train"], "o-", color="tab:blue", label="train (estimate)")
+    ax.plot(history["eval_step"], history["eval_val"], "o-", color="tab:orange", label="val (estimate)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy loss (nats/token)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def load_pretrained(path, device: str = "cpu"):
+    """A GPT and its tokenizer from a checkpoint (pre-trained or shipped in data/checkpoints/)."""
+    state = load_checkpoint(path, device)
+    if "model_config" not in state.meta or "tokenizer" not in state.meta:
+        raise CheckpointError(f"{path} holds no model config or tokenizer; is it a GPT checkpoint?")
+    model = GPT(GPTConfig.from_dict(state.meta["model_config"])).to(device)
+    model.load_state_dict(state.model_state)
+    model.eval()
+    return model, Tokenizer.from_json(state.meta["tokenizer"])
