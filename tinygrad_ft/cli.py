@@ -21,6 +21,7 @@ DEFAULT_CHECKPOINT = REPO_DATA / "checkpoints" / "baby-char.npz"
 CONFIGS = {
     "baby": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0),
     "tiny": dict(n_layer=1, n_head=2, n_embd=16, block_size=16, dropout=0.0),  # for tests and smoke runs
+    "bpe": dict(n_layer=4, n_head=4, n_embd=128, block_size=128, dropout=0.0),  # the fine-tuning track's base
     "small": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2),
 }
 
