@@ -1,6 +1,6 @@
 """What does pre-training buy, and what does each fine-tuning method cost and give?
 
-    python benchmarks/finetune_experiments.py             # everything (about 30 min on 2 cores)
+    python benchmarks/finetune_experiments.py             # everything (about 45 min on 2 busy cores)
     python benchmarks/finetune_experiments.py --quick     # 1 epoch, smaller budgets: a smoke run
 
 1. For each task (sentiment, spam) and method (head, last-block, full, lora): trainable
@@ -42,7 +42,7 @@ def run(task, method, scratch, epochs, limit=None, seed=0):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--skip-methods", action="store_true")
     p.add_argument("--skip-curve", action="store_true")
     p.add_argument("--skip-sft", action="store_true")
@@ -55,8 +55,14 @@ def main():
     if not args.skip_methods:
         results["methods"] = [run(task, m, scratch, epochs) for task in ("sentiment", "spam") for m in METHODS for scratch in (False, True)]
     if not args.skip_curve:
-        results["curve"] = [run("sentiment", "full", scratch, max(epochs, 6 if n and n <= 200 else epochs), n)
-                            for n in budgets for scratch in (False, True)]
+        curve = []
+        for n in budgets:
+            for scratch in (False, True):
+                reuse = [r for r in results.get("methods", []) if n is None and r["task"] == "sentiment" and r["method"] == "full"
+                         and r["init"] == ("scratch" if scratch else "pretrained")]
+                # small budgets get more epochs (few steps otherwise); "all" reuses the methods table's run
+                curve.append(reuse[0] if reuse else run("sentiment", "full", scratch, epochs if n is None or n > 200 else 3 * epochs, n))
+        results["curve"] = curve
     if not args.skip_sft:
         results["sft"] = []
         for scratch in (False, True):

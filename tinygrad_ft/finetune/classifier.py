@@ -37,7 +37,8 @@ class GPTClassifier(nn.Module):
         if self.pooling == "last":
             last = mask.sum(axis=1) - 1  # index of the last real token of each row (right padding)
             return hidden[xp.arange(hidden.shape[0]), last]
-        weights = mask.astype(hidden.dtype) / mask.sum(axis=1, keepdims=True)
+        weights = mask.astype(hidden.dtype)  # a new array; divided in place, so it stays float32 (no int64 promotion)
+        weights /= weights.sum(axis=1, keepdims=True)
         return (hidden * weights[:, :, None]).sum(axis=1)
 
     def forward(self, ids, attention_mask=None) -> Tensor:

@@ -83,3 +83,20 @@ def minibatches(n: int, batch_size: int, rng=None):
     order = rng.permutation(n) if rng is not None else numpy.arange(n)
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
+
+
+def bucketed_minibatches(lengths, batch_size: int, rng, bucket: int = 16):
+    """Shuffled batches of texts of similar length, so that little of a batch is padding.
+
+    Shuffle, cut into chunks of ``bucket`` batches, sort each chunk by length, cut it into
+    batches, and shuffle the order of all batches: random, but each batch's lengths are close.
+    """
+    lengths = numpy.asarray(lengths)
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch_size * bucket):
+        chunk = order[start : start + batch_size * bucket]
+        chunk = chunk[numpy.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    for i in rng.permutation(len(batches)):
+        yield batches[i]

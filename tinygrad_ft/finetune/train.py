@@ -25,7 +25,7 @@ from ..tensor import no_grad
 from ..training.checkpoint import save_checkpoint
 from ..training.pretrain import load_pretrained
 from .classifier import METHODS, GPTClassifier, set_trainable
-from .data import encode_texts, minibatches, pad_batch
+from .data import bucketed_minibatches, encode_texts, pad_batch
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "bpe-pretrained.npz"
 DEFAULT_LR = {"head": 3e-3, "last-block": 1e-3, "full": 5e-4, "lora": 2e-3}
@@ -37,8 +37,9 @@ class FinetuneConfig:
     method: str = "full"  # "head", "last-block", "full" or "lora"
     checkpoint: str | None = None  # default: data/checkpoints/bpe-pretrained.npz
     from_scratch: bool = False  # same architecture, random weights: the baseline
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 32
+    max_len: int = 64  # tokens kept per text (its last ones); 90% of the sentences fit
     lr: float | None = None  # default per method (DEFAULT_LR)
     weight_decay: float = 0.01
     pooling: str = "last"
@@ -56,9 +57,9 @@ class FinetuneConfig:
             raise ValueError(f"unknown task {self.task!r}; choose one of sentiment, spam")
 
 
-def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int = 64) -> numpy.ndarray:
+def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int = 64, max_len: int | None = None) -> numpy.ndarray:
     """Class predictions for texts, in batches of similar length (less padding)."""
-    encoded = encode_texts(tokenizer, texts, model.gpt.config.block_size)
+    encoded = encode_texts(tokenizer, texts, min(max_len or model.gpt.config.block_size, model.gpt.config.block_size))
     order = numpy.argsort([len(e) for e in encoded], kind="stable")
     predictions = numpy.zeros(len(texts), dtype=numpy.int64)
     model.eval()
@@ -72,14 +73,17 @@ def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int
 
 
 def build_classifier(config: FinetuneConfig, num_classes: int):
-    """The GPT (pre-trained, or randomly initialised with the same config) with a head."""
+    """The GPT (pre-trained, or randomly initialised with the same config) with a head, on the
+    CPU. ``finetune`` adds the adapters (``set_trainable``) there too and only then moves the
+    model to ``config.device``: every random number of the set-up (head, LoRA's A) comes from
+    the CPU generator, so a seed gives the same starting model on every device."""
     path = config.checkpoint or DEFAULT_CHECKPOINT
-    gpt, tokenizer = load_pretrained(path, config.device)
+    gpt, tokenizer = load_pretrained(path, "cpu")
     if config.from_scratch:
         B.manual_seed(config.seed + 1)
-        gpt = GPT(GPTConfig.from_dict(gpt.config.to_dict())).to(config.device)
+        gpt = GPT(GPTConfig.from_dict(gpt.config.to_dict()))
     B.manual_seed(config.seed)
-    return GPTClassifier(gpt, num_classes, pooling=config.pooling).to(config.device), tokenizer
+    return GPTClassifier(gpt, num_classes, pooling=config.pooling), tokenizer
 
 
 def finetune(config: FinetuneConfig, log=print) -> dict:
@@ -88,12 +92,14 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
     task = load_task(config.task)
     model, tokenizer = build_classifier(config, task.num_classes)
     trainable = set_trainable(model, config.method, config.last_n)
+    model.to(config.device)  # after set_trainable: the adapters were drawn on the CPU (see build_classifier)
     rng = numpy.random.default_rng(config.seed)
     texts, labels = list(task.train.texts), numpy.asarray(task.train.labels)
     if config.train_limit is not None and config.train_limit < len(texts):
         keep = _stratified_subset(labels, config.train_limit, rng)
         texts, labels = [texts[i] for i in keep], labels[keep]
-    encoded = encode_texts(tokenizer, texts, model.gpt.config.block_size)
+    max_len = min(config.max_len, model.gpt.config.block_size)
+    encoded = encode_texts(tokenizer, texts, max_len)
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.method]
     optimizer = AdamW(weight_decay_groups(model, config.weight_decay), lr=lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(texts) // config.batch_size)
@@ -107,7 +113,7 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
     best_accuracy, best_state, history, step = -1.0, None, [], 0
     for epoch in range(config.epochs):
         model.train()
-        for idx in minibatches(len(texts), config.batch_size, rng):
+        for idx in bucketed_minibatches([len(e) for e in encoded], config.batch_size, rng):
             for group in optimizer.param_groups:
                 group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
@@ -122,7 +128,7 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
                 bar.update(1)
                 if step % 10 == 0:
                     bar.set_postfix(loss=f"{float(loss.data):.4f}")
-        val_accuracy = metrics.accuracy(task.val.labels, predict(model, tokenizer, task.val.texts, config.device))
+        val_accuracy = metrics.accuracy(task.val.labels, predict(model, tokenizer, task.val.texts, config.device, max_len=max_len))
         history.append({"epoch": epoch + 1, "val_accuracy": val_accuracy})
         if val_accuracy > best_accuracy:
             best_accuracy = val_accuracy
@@ -132,7 +138,7 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
     model.load_state_dict(best_state)
     seconds = time.perf_counter() - t0
 
-    y_pred = predict(model, tokenizer, task.test.texts, config.device)
+    y_pred = predict(model, tokenizer, task.test.texts, config.device, max_len=max_len)
     report = metrics.classification_dict(task.test.labels, y_pred, class_names=task.class_names)
     result = {
         "task": config.task, "method": config.method, "from_scratch": config.from_scratch,
