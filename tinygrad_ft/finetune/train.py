@@ -28,7 +28,7 @@ from .classifier import METHODS, GPTClassifier, set_trainable
 from .data import bucketed_minibatches, encode_texts, pad_batch
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "bpe-pretrained.npz"
-DEFAULT_LR = {"head": 3e-3, "last-block": 1e-3, "full": 5e-4, "lora": 2e-3}
+DEFAULT_LR = {"head": 2e-2, "last-block": 1e-3, "full": 5e-4, "lora": 3e-3}
 
 
 @dataclass
@@ -42,7 +42,7 @@ class FinetuneConfig:
     max_len: int = 64  # tokens kept per text (its last ones); 90% of the sentences fit
     lr: float | None = None  # default per method (DEFAULT_LR)
     weight_decay: float = 0.01
-    pooling: str = "last"
+    pooling: str = "mean"  # "mean" over real tokens: a stronger signal than the last token for this small model
     last_n: int = 1  # blocks trained by "last-block"
     train_limit: int | None = None  # use only this many labelled training examples
     seed: int = 0
