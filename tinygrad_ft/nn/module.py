@@ -227,8 +227,10 @@ class Module:
         """Move every parameter (and its gradient) to ``device`` and/or cast it to ``dtype``,
         replacing its ``.data``: the Parameter objects stay the same. Returns the module.
 
-        Do this before making the optimizer's first step: its state is created on the
-        parameters' device at that step and is not moved.
+        An optimizer holding these parameters stays valid, before or after its first step:
+        its state (moments) follows each parameter to its device and dtype at the next
+        ``step()``. Data batches are not moved: put them on the device with
+        ``backend.asarray(batch, device)``.
         """
         if dtype is not None and not B.is_floating(B.as_dtype(dtype)):
             raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point, got dtype {dtype}")

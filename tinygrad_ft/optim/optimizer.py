@@ -93,7 +93,10 @@ class Optimizer:
                         continue
                     if p.grad.shape != p.data.shape:
                         raise RuntimeError(f"{type(self).__name__}: a gradient of shape {tuple(p.grad.shape)} for a parameter of shape {p.shape}")
-                    self.update(p, p.grad, self.state.setdefault(p, {}), group)
+                    state = self.state.setdefault(p, {})
+                    if state:
+                        _follow_parameter(p, state)
+                    self.update(p, p.grad, state, group)
 
     def update(self, param: Tensor, grad, state: dict, group: dict) -> None:
         """Write the new value of one parameter into ``param.data`` in place (subclasses)."""
@@ -171,3 +174,17 @@ class Optimizer:
             for key in sorted(k for k in group if k != "params"):
                 lines.append(f"    {key}: {group[key]}")
         return "\n".join(lines + [")"])
+
+
+def _follow_parameter(p: Tensor, state: dict) -> None:
+    """Put a parameter's state arrays on its device and dtype, if the model moved since they
+    were made (``model.to("cuda")`` or ``model.double()`` after some steps): the state follows
+    the parameters, as in PyTorch. A check of each array's type and dtype when nothing moved."""
+    array_type = B.get_backend(p.device).array_type
+    for key, value in list(state.items()):
+        if isinstance(value, array_type):
+            if value.dtype == p.dtype or not B.is_floating(value.dtype):
+                continue
+        elif not B.is_array(value):
+            continue  # step counts and other numbers
+        state[key] = B.asarray(value, p.device, p.dtype if B.is_floating(value.dtype) else None)

@@ -123,16 +123,14 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
         model.load_state_dict(state.model_state)
         optimizer.load_state_dict(state.optimizer_state)
         batch_rng.bit_generator.state = state.meta["batch_rng"]
-        if state.meta.get("device_rng") is not None:
-            B.get_backend(config.device).generator.bit_generator.state = state.meta["device_rng"]
+        _set_device_rng_state(config.device, state.meta.get("device_rng"))
         history = state.meta["history"]
         start = state.meta["step"]
     log(f"model: {model.num_parameters():,} parameters, {model_config}; tokenizer: {tokenizer}; "
         f"{len(train_ids):,} train / {len(val_ids):,} val tokens; device {config.device}")
 
     def save(step: int) -> None:
-        device_gen = B.get_backend(config.device).generator
-        device_rng = device_gen.bit_generator.state if hasattr(device_gen, "bit_generator") else None
+        device_rng = _device_rng_state(config.device)
         meta = {
             "kind": "pretrain",
             "model_config": model_config.to_dict(),
@@ -185,6 +183,28 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
         save(start)
     plot_loss_curve(history, out_dir / "loss.png")
     return TrainResult(model, tokenizer, checkpoint_path, history, seconds)
+
+
+def _device_rng_state(device: str) -> dict | None:
+    """The device generator's state as JSON (NumPy's, and the strict device's, which is NumPy's),
+    or None where there is none to save: CuPy's generator keeps its state on the GPU
+    (``bit_generator.state`` is a method there, not a dict)."""
+    generator = B.get_backend(device).generator
+    state = getattr(getattr(generator, "bit_generator", None), "state", None)
+    return state if isinstance(state, dict) else None
+
+
+def _set_device_rng_state(device: str, saved: dict | None) -> None:
+    """Restore a state saved by ``_device_rng_state`` where the generator is of the same kind
+    (a checkpoint moves between "cpu" and "strict" with its dropout masks); on CuPy, or from a
+    CuPy run, the device generator keeps its seed and later dropout masks differ from an
+    uninterrupted run (nothing else does: the batches come from the host generator)."""
+    if not isinstance(saved, dict):
+        return
+    bit_generator = getattr(B.get_backend(device).generator, "bit_generator", None)
+    current = getattr(bit_generator, "state", None)
+    if isinstance(current, dict) and current.get("bit_generator") == saved.get("bit_generator"):
+        bit_generator.state = saved
 
 
 def _progress(iterable, enabled: bool, **kwargs):

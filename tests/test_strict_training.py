@@ -1,0 +1,301 @@
+"""Whole training steps on the strict device (the CuPy stand-in): the same numbers as on the CPU,
+and no trip to the host that nobody asked for.
+
+"strict" computes with NumPy behind CuPy's border rules (``tinygrad_ft.testing.strict``): a
+NumPy array mixed in, or a device array turned into a NumPy one implicitly, raises. So a
+GPT pre-training step, a LoRA fine-tuning step, the ``pretrain()`` and ``finetune()`` loops
+and ``generate()`` running here means they will not leak to the host on a GPU either. Since
+the numbers are NumPy's underneath, they must equal the CPU run's (float64, to 1e-10).
+
+The explicit ways out (``float(x)``, ``int(x)``, ``bool(x)``, ``x.item()``, ``x.get()``) are
+allowed by CuPy, but each one waits for the GPU. ``host_syncs`` counts them, by the line of
+the library that asked, so a training step can be held to syncing only where it must.
+"""
+
+from __future__ import annotations
+
+import collections
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_ft as tg
+from tinygrad_ft import backend as B
+from tinygrad_ft import functional as F
+from tinygrad_ft.finetune import GPTClassifier, set_trainable
+from tinygrad_ft.finetune.train import FinetuneConfig, finetune
+from tinygrad_ft.models.gpt import GPT, GPTConfig
+from tinygrad_ft.optim import AdamW, clip_grad_norm_, weight_decay_groups
+from tinygrad_ft.testing.strict import StrictArray
+from tinygrad_ft.training.generate import generate
+from tinygrad_ft.training.pretrain import TrainConfig, load_pretrained, pretrain
+
+CONFIG = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
+ATOL = 1e-10  # float64; the strict device computes with NumPy, so in practice the runs are equal
+
+
+@pytest.fixture
+def float64():
+    previous = B.get_default_dtype()
+    B.set_default_dtype("float64")
+    yield
+    B.set_default_dtype(previous)
+
+
+def to_host(value):
+    return B.to_numpy(value.data if isinstance(value, tg.Tensor) else value)
+
+
+def assert_same_state(a: dict, b: dict, atol=ATOL):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(to_host(a[name]), to_host(b[name]), rtol=0, atol=atol, err_msg=name)
+
+
+def assert_on(device: str, model, optimizer=None):
+    backend = B.get_backend(device)
+    assert all(p.device == device and backend.owns(p.data) for p in model.parameters())
+    if optimizer is not None:
+        arrays = [v for state in optimizer.state.values() for v in state.values() if B.is_array(v)]
+        assert arrays and all(backend.owns(a) for a in arrays)
+
+
+# ---- counting the trips to the host ------------------------------------------------------------
+
+_LIBRARY = Path(tg.__file__).resolve().parent
+_PLUMBING = {_LIBRARY / "testing" / "strict.py", _LIBRARY / "backend.py"}
+_WAYS_OUT = ("__bool__", "__float__", "__int__", "__complex__", "item", "get", "__str__", "__format__", "__repr__")
+
+
+@pytest.fixture
+def host_syncs(monkeypatch):
+    """A Counter of (file relative to tinygrad_ft, line, source) -> how many times a strict
+    array was brought to the host there (float, int, bool, item, get, tolist, str, ...)."""
+    counts = collections.Counter()
+
+    def site():
+        for frame in reversed(traceback.extract_stack()[:-2]):
+            path = Path(frame.filename).resolve()
+            if path in _PLUMBING or path == Path(__file__).resolve():
+                continue
+            if _LIBRARY in path.parents:
+                return str(path.relative_to(_LIBRARY)), frame.lineno, (frame.line or "").strip()
+            return "(caller outside the library)", frame.lineno, (frame.line or "").strip()
+        return "(unknown)", 0, ""
+
+    def counting(name):
+        original = getattr(StrictArray, name)
+
+        def method(self, *args, **kwargs):
+            counts[site()] += 1
+            return original(self, *args, **kwargs)
+
+        return method
+
+    for name in _WAYS_OUT:
+        monkeypatch.setattr(StrictArray, name, counting(name))
+    original_getattr = StrictArray.__getattr__
+
+    def getattr_(self, name):
+        if name in ("tolist", "tobytes", "__array_interface__"):
+            counts[site()] += 1
+        return original_getattr(self, name)
+
+    monkeypatch.setattr(StrictArray, "__getattr__", getattr_)
+    return counts
+
+
+# Known trips to the host inside a training step, in files this test does not own: each is
+# a bounds check or a count that could stay on the device. Listed so that a NEW one fails
+# the test below, and so that fixing one shows as an XPASS of the test after it.
+KNOWN_SYNCS = {
+    # embedding: "if bool(out_of_range.any())" (the range check of the token ids), once per lookup
+    ("functional/embedding.py", "bool(out_of_range.any())"),
+    # cross_entropy: the range check of the targets, and the count of kept targets ("mean")
+    ("functional/cross_entropy.py", "bool(out_of_range.any())"),
+    ("functional/cross_entropy.py", "int(kept.sum())"),
+}
+
+
+def unknown_syncs(counts) -> list:
+    return [(site, n) for site, n in counts.items() if not any(site[0] == f and s in site[2] for f, s in KNOWN_SYNCS)]
+
+
+# ---- one pre-training step of the GPT ----------------------------------------------------------
+
+
+def gpt_steps(device: str, steps: int = 3, dropout: float = 0.1):
+    """Build on the CPU (so both runs start from the same weights), move, reseed (so dropout
+    masks match), then steps of forward, cross-entropy, backward, clipping, AdamW."""
+    tg.manual_seed(0)
+    model = GPT(GPTConfig(**CONFIG, dropout=dropout)).to(device)
+    optimizer = AdamW(weight_decay_groups(model, 0.1), lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1)
+    tg.manual_seed(1)
+    rng = np.random.default_rng(0)
+    losses, norms = [], []
+    for _ in range(steps):
+        x = rng.integers(0, CONFIG["vocab_size"], (3, CONFIG["block_size"]))
+        y = rng.integers(0, CONFIG["vocab_size"], (3, CONFIG["block_size"]))
+        y[0, :2] = -100  # ignored targets take the masking path of cross_entropy
+        _, loss = model(B.asarray(x, device), B.asarray(y, device))
+        optimizer.zero_grad()
+        loss.backward()
+        norms.append(clip_grad_norm_(model.parameters(), 0.5))  # small: the clipping really scales
+        optimizer.step()
+        losses.append(loss.data)
+    return model, optimizer, losses, norms
+
+
+def test_a_gpt_training_step_on_strict_equals_the_cpu_run(float64):
+    cpu_model, cpu_opt, cpu_losses, cpu_norms = gpt_steps("cpu")
+    model, opt, losses, norms = gpt_steps("strict")
+    assert_on("strict", model, opt)
+    assert all(type(v) is StrictArray for v in losses + norms)
+    np.testing.assert_allclose([float(v) for v in losses], [float(v) for v in cpu_losses], rtol=0, atol=ATOL)
+    np.testing.assert_allclose([float(v) for v in norms], [float(v) for v in cpu_norms], rtol=0, atol=ATOL)
+    assert_same_state(model.state_dict(), cpu_model.state_dict())
+    for cpu_state, state in zip(cpu_opt.state_dict()["state"].values(), opt.state_dict()["state"].values()):
+        assert cpu_state["step"] == state["step"] == 3
+        assert_same_state({k: v for k, v in state.items() if k != "step"}, {k: v for k, v in cpu_state.items() if k != "step"})
+
+
+def test_a_float32_training_step_on_strict_equals_the_cpu_run():
+    *_, cpu_losses, _ = gpt_steps("cpu", steps=2)
+    *_, losses, _ = gpt_steps("strict", steps=2)
+    assert losses[0].dtype == np.float32
+    np.testing.assert_array_equal([float(v) for v in losses], [float(v) for v in cpu_losses])
+
+
+def test_a_training_step_brings_nothing_to_the_host_but_the_known_checks(host_syncs):
+    tg.manual_seed(0)
+    model = GPT(GPTConfig(**CONFIG)).to("strict")
+    optimizer = AdamW(weight_decay_groups(model, 0.1), lr=1e-2)
+    x = B.asarray(np.arange(16).reshape(2, 8) % 11, "strict")
+    host_syncs.clear()
+    _, loss = model(x, x)
+    optimizer.zero_grad()
+    loss.backward()
+    clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    assert unknown_syncs(host_syncs) == [], f"new host syncs in a training step: {unknown_syncs(host_syncs)}"
+
+
+@pytest.mark.xfail(strict=False, reason="embedding and cross_entropy check ranges / count targets on the host (KNOWN_SYNCS)")
+def test_a_training_step_makes_no_host_sync_at_all(host_syncs):
+    tg.manual_seed(0)
+    model = GPT(GPTConfig(**CONFIG)).to("strict")
+    x = B.asarray(np.arange(16).reshape(2, 8) % 11, "strict")
+    host_syncs.clear()
+    _, loss = model(x, x)
+    loss.backward()
+    AdamW(model.parameters(), lr=1e-2).step()
+    assert dict(host_syncs) == {}
+
+
+# ---- one LoRA fine-tuning step of the classifier -----------------------------------------------
+
+
+def lora_steps(device: str, pooling: str, steps: int = 2):
+    """As ``finetune`` does it: classifier and adapters made on the CPU, then moved."""
+    tg.manual_seed(0)
+    model = GPTClassifier(GPT(GPTConfig(**CONFIG)), num_classes=3, pooling=pooling)
+    set_trainable(model, "lora")
+    model.to(device)
+    optimizer = AdamW(weight_decay_groups(model, 0.01), lr=1e-2, weight_decay=0.01)
+    rng = np.random.default_rng(1)
+    losses = []
+    for _ in range(steps):
+        ids = rng.integers(0, CONFIG["vocab_size"], (4, 6))
+        mask = np.ones((4, 6), dtype=bool)
+        mask[1, 3:] = mask[2, 5:] = False  # right padding
+        labels = rng.integers(0, 3, 4)
+        logits = model(B.asarray(ids, device), B.asarray(mask, device))
+        loss = F.cross_entropy(logits, B.asarray(labels, device))
+        optimizer.zero_grad()
+        loss.backward()
+        clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.data)
+    return model, optimizer, losses
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_a_lora_finetuning_step_on_strict_equals_the_cpu_run(float64, pooling):
+    cpu_model, _, cpu_losses = lora_steps("cpu", pooling)
+    model, optimizer, losses = lora_steps("strict", pooling)
+    assert_on("strict", model, optimizer)
+    np.testing.assert_allclose([float(v) for v in losses], [float(v) for v in cpu_losses], rtol=0, atol=ATOL)
+    assert_same_state(model.state_dict(), cpu_model.state_dict())
+    trained = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trained and all("lora_" in n or n.startswith("head.") for n in trained)
+
+
+def test_a_lora_step_brings_nothing_to_the_host_but_the_known_checks(host_syncs):
+    tg.manual_seed(0)
+    model = GPTClassifier(GPT(GPTConfig(**CONFIG)), num_classes=3)
+    set_trainable(model, "lora")
+    model.to("strict")
+    optimizer = AdamW(weight_decay_groups(model, 0.01), lr=1e-2)
+    ids, mask = B.asarray(np.arange(12).reshape(2, 6) % 11, "strict"), B.asarray(np.ones((2, 6), bool), "strict")
+    host_syncs.clear()
+    loss = F.cross_entropy(model(ids, mask), B.asarray(np.array([0, 2]), "strict"))
+    optimizer.zero_grad()
+    loss.backward()
+    clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    assert unknown_syncs(host_syncs) == [], f"new host syncs in a fine-tuning step: {unknown_syncs(host_syncs)}"
+
+
+# ---- the loops: pretrain(), generate(), finetune() ---------------------------------------------
+
+TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 20
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_text(TEXT)
+    return path
+
+
+def tiny_pretrain(corpus, out, device, iters=4):
+    config = TrainConfig(max_iters=iters, batch_size=3, eval_interval=2, eval_iters=2, warmup_iters=1, data_path=str(corpus),
+                         out_dir=str(out), progress=False, device=device)
+    # no dropout: its masks come from the device's generator, which the CPU run draws from for
+    # the initialisation too, so with dropout the two runs would differ by design (as on CUDA)
+    return pretrain(GPTConfig(block_size=8, n_layer=1, n_head=2, n_embd=8, dropout=0.0), config, log=lambda *a: None)
+
+
+def test_pretrain_on_strict_gives_the_cpu_losses_and_generates_the_same_text(float64, corpus, tmp_path):
+    cpu = tiny_pretrain(corpus, tmp_path / "cpu", "cpu")
+    strict = tiny_pretrain(corpus, tmp_path / "strict", "strict")
+    assert_on("strict", strict.model)
+    for key in ("train_loss", "eval_train", "eval_val"):
+        assert len(strict.history[key]) == len(cpu.history[key]) > 0
+        np.testing.assert_allclose(strict.history[key], cpu.history[key], rtol=0, atol=ATOL, err_msg=key)
+    assert_same_state(strict.model.state_dict(), cpu.model.state_dict())
+
+    prompt = cpu.tokenizer.encode("All:")
+    for temperature, top_k in ((0.0, None), (0.8, 5)):
+        on_cpu = generate(cpu.model, prompt, max_new_tokens=8, temperature=temperature, top_k=top_k, seed=3)
+        on_strict = generate(strict.model, prompt, max_new_tokens=8, temperature=temperature, top_k=top_k, seed=3)
+        assert on_strict == on_cpu and len(on_strict) == len(prompt) + 8
+
+    reloaded, _ = load_pretrained(strict.checkpoint, "strict")  # saved from strict, back onto strict
+    assert_on("strict", reloaded)
+    assert generate(reloaded, prompt, max_new_tokens=8, temperature=0.0) == generate(cpu.model, prompt, max_new_tokens=8, temperature=0.0)
+
+
+def test_finetune_on_strict_gives_the_cpu_result(corpus, tmp_path):
+    checkpoint = tiny_pretrain(corpus, tmp_path / "pre", "cpu", iters=2).checkpoint
+    results = {}
+    for device in ("cpu", "strict"):
+        config = FinetuneConfig(task="spam", method="lora", checkpoint=str(checkpoint), epochs=1, train_limit=24,
+                                batch_size=8, device=device, progress=False)
+        results[device] = finetune(config, log=lambda *a: None)
+    assert_on("strict", results["strict"]["model"])
+    assert results["strict"]["test_accuracy"] == results["cpu"]["test_accuracy"]
+    assert results["strict"]["best_val_accuracy"] == results["cpu"]["best_val_accuracy"]
+    assert_same_state(results["strict"]["model"].state_dict(), results["cpu"]["model"].state_dict(), atol=1e-6)

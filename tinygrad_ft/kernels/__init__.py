@@ -1,0 +1,119 @@
+"""Fused GPU kernels, and the registry that hands them out only where CuPy is.
+
+On a GPU every NumPy-style line of an op (``t = x * x``, ``t *= c``, ``xp.tanh(t, out=t)``,
+...) is one kernel launch that reads and writes the whole array. A fused kernel does the
+whole formula in one pass over memory, which is what makes GELU, softmax, layer norm,
+cross-entropy and Adam's update fast there. ``tinygrad_ft.kernels.cuda`` holds them, written
+with CuPy's documented ``cupy.ElementwiseKernel``, ``cupy.ReductionKernel`` and
+``cupy.RawModule`` (CUDA C, one warp per row for the row-wise ops).
+
+The plain ops (``tinygrad_ft.functional``, ``tinygrad_ft.optim.adam``) stay the reference:
+each kernel's docstring names the op it must equal, and ``tests/test_gpu.py`` checks that
+it does (float64 to 1e-10, float32 to the tolerance stated there).
+
+How an op uses a kernel (the dispatch lives in the op, not here)::
+
+    from ..kernels import get_kernel
+
+    class GELUTanh(Function):
+        def forward(self, x):
+            kernel = get_kernel("gelu_tanh_forward")
+            if kernel is not None and is_cupy_array(x):  # else: the plain NumPy/CuPy lines
+                self.x = x
+                return kernel(x)
+            ...
+
+What each op would call (all arrays CuPy, float32 or float64; see each function's docstring):
+
+* ``GELUTanh``: ``y = gelu_tanh_forward(x)``; keep x; ``d_x = gelu_tanh_backward(x, d_y)``.
+* ``Softmax`` (axis -1 only): ``p = softmax_forward(x)``; keep p; ``d_x = softmax_backward(p, d_p)``.
+  The same kernel suits the attention's softmax over keys if the scores are laid out with the
+  keys last.
+* ``LayerNorm``: ``y, mean, rstd = layer_norm_forward(x, w, b, eps)``; keep x, mean, rstd and
+  w (no x̂); ``d_x, d_w, d_b = layer_norm_backward(d_y, x, mean, rstd, w, self.needs_grad)``.
+* ``CrossEntropy``: ``losses, lse = cross_entropy_forward(z, t, ignore_index, ε)`` (per row;
+  reduce on the device: the count of kept targets stays a device array, no ``int()``);
+  ``d_z = cross_entropy_backward(z, t, lse, row_weights, ignore_index, ε)`` with
+  ``row_weights`` = g, g / count or g per row. Out-of-range targets give NaN, not an error.
+* ``Adam.update``: ``adam_update(param.data, grad, m, v, lr=, beta1=, beta2=, eps=,
+  weight_decay=, step=t, decoupled=self.decoupled_weight_decay)``, in place, after the
+  state exists and ``state["step"]`` is incremented.
+
+``get_kernel(name)`` returns ``None`` when CuPy cannot be imported (a CPU-only machine: the
+plain path runs), or when kernels are switched off (``set_enabled(False)`` or the
+environment variable ``TINYGRAD_FT_KERNELS=0``, to compare fused against plain). It
+returns the function even when CuPy is installed but the arrays are NumPy, so the op must
+still check the array type: ``is_cupy_array`` does. An unknown name is a ``KeyError``
+everywhere, so a typo cannot silently fall back to the plain path.
+"""
+
+from __future__ import annotations
+
+import os
+
+# name -> the plain op it must equal (what tests/test_gpu.py compares it with)
+KERNELS = {
+    "gelu_tanh_forward": "tinygrad_ft.functional.activations.GELUTanh.forward",
+    "gelu_tanh_backward": "tinygrad_ft.functional.activations.GELUTanh.backward",
+    "softmax_forward": "tinygrad_ft.functional.softmax.Softmax.forward (axis=-1)",
+    "softmax_backward": "tinygrad_ft.functional.softmax.Softmax.backward (axis=-1)",
+    "layer_norm_forward": "tinygrad_ft.functional.normalization.LayerNorm.forward",
+    "layer_norm_backward": "tinygrad_ft.functional.normalization.LayerNorm.backward",
+    "cross_entropy_forward": "tinygrad_ft.functional.cross_entropy.CrossEntropy.forward (per-row losses)",
+    "cross_entropy_backward": "tinygrad_ft.functional.cross_entropy.CrossEntropy.backward",
+    "adam_update": "tinygrad_ft.optim.adam.Adam.update (and AdamW's)",
+}
+
+_enabled = os.environ.get("TINYGRAD_FT_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off")
+_cupy_ok: bool | None = None  # unknown until first asked
+
+
+def cupy_available() -> bool:
+    """Whether CuPy can be imported here (cached). Says nothing about a GPU being present."""
+    global _cupy_ok
+    if _cupy_ok is None:
+        try:
+            import cupy  # noqa: F401
+        except Exception:  # ImportError, or a CuPy whose CUDA libraries fail to load
+            _cupy_ok = False
+        else:
+            _cupy_ok = True
+    return _cupy_ok
+
+
+def set_enabled(enabled: bool) -> bool:
+    """Switch the fused kernels on or off for this process; returns the previous setting."""
+    global _enabled
+    previous, _enabled = _enabled, bool(enabled)
+    return previous
+
+
+def is_enabled() -> bool:
+    return _enabled
+
+
+def get_kernel(name: str):
+    """The fused kernel ``name`` (a function on CuPy arrays), or ``None`` where it cannot run.
+
+    ``None`` when CuPy is absent or kernels are switched off; ``KeyError`` for a name that is
+    not in ``KERNELS``. The CUDA code itself is compiled on the kernel's first call.
+    """
+    if name not in KERNELS:
+        raise KeyError(f"no fused kernel named {name!r}; the kernels are: {', '.join(KERNELS)}")
+    if not _enabled or not cupy_available():
+        return None
+    from . import cuda
+
+    return getattr(cuda, name)
+
+
+def is_cupy_array(x) -> bool:
+    """True for a ``cupy.ndarray`` (without importing CuPy where it is absent)."""
+    if not cupy_available():
+        return False
+    import cupy
+
+    return isinstance(x, cupy.ndarray)
+
+
+__all__ = ["KERNELS", "cupy_available", "get_kernel", "is_cupy_array", "is_enabled", "set_enabled"]
