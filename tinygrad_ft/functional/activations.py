@@ -11,6 +11,7 @@ import math
 from .. import backend as B
 from .. import ops
 from ..tensor import Function, Tensor
+from ._common import chunks
 
 
 class ReLU(Function):
@@ -71,35 +72,43 @@ class GELUTanh(Function):
     """GPT-2's gelu: y = ½ x (1 + t),  t = tanh(u),  u = c (x + k x³),  c = √(2/π), k = 0.044715.
 
     dy/dx = ½ (1 + t) + ½ x (1 - t²) du/dx,   du/dx = c (1 + 3k x²).
+
+    Forward computes the derivative too and keeps only it (backward is then one multiply,
+    and x and t need not be kept). With h = ½ (1 + t), so that y = x h and 1 - t² = 4 h (1 - h),
+    and a = c (1 + k x²) (so u = a x and du/dx = 3a - 2c):
+
+        dy/dx = h + 2 y (1 - h)(3a - 2c) = 1 - (1 - h)(1 - A),   A = y (6a - 4c).
     """
 
     def forward(self, x):
         xp = self.xp
-        t = x * x
-        t *= _GELU_CUBIC * _SQRT_2_OVER_PI
-        t += _SQRT_2_OVER_PI
-        t *= x  # u = c x (1 + k x²)
-        xp.tanh(t, out=t)
-        self.x, self.t = x, t
-        y = t + 1
-        y *= x
-        y *= 0.5
-        return y
+        flat = x.reshape(-1)  # element-wise: any shape will do; done in cache-sized blocks
+        y, dy_dx = xp.empty(flat.shape, dtype=x.dtype), xp.empty(flat.shape, dtype=x.dtype)
+        blocks = chunks(xp, flat.shape[0])
+        buffer = xp.empty(blocks[0].stop, dtype=x.dtype)
+        for chunk in blocks:  # each block stays in cache through every pass
+            x_c, y_c, h = flat[chunk], y[chunk], dy_dx[chunk]
+            a = buffer[: x_c.shape[0]]
+            xp.multiply(x_c, x_c, out=a)
+            a *= _GELU_CUBIC * _SQRT_2_OVER_PI
+            a += _SQRT_2_OVER_PI  # a = c (1 + k x²)
+            xp.multiply(a, x_c, out=h)  # u
+            xp.tanh(h, out=h)
+            h *= 0.5
+            h += 0.5  # h = ½ (1 + t)
+            xp.multiply(h, x_c, out=y_c)
+            a *= 6
+            a -= 4 * _SQRT_2_OVER_PI
+            a *= y_c  # A
+            xp.subtract(1, a, out=a)
+            xp.subtract(1, h, out=h)
+            h *= a
+            xp.subtract(1, h, out=h)  # dy/dx = 1 - (1 - h)(1 - A)
+        self.dy_dx = dy_dx.reshape(x.shape)
+        return y.reshape(x.shape)
 
     def backward(self, d_y):
-        x, t = self.x, self.t
-        du_dx = x * x
-        du_dx *= 3 * _GELU_CUBIC * _SQRT_2_OVER_PI
-        du_dx += _SQRT_2_OVER_PI  # c (1 + 3k x²)
-        d_x = t * t
-        d_x -= 1
-        d_x *= x
-        d_x *= du_dx  # -x (1 - t²) du/dx
-        d_x -= t
-        d_x -= 1
-        d_x *= -0.5  # ½ (1 + t) + ½ x (1 - t²) du/dx
-        d_x *= d_y
-        return d_x
+        return d_y * self.dy_dx
 
 
 class GELUErf(Function):

@@ -55,10 +55,20 @@ class ScaledDotProductAttention(Function):
     """
 
     def forward(self, q, k, v, bias=None):
+        return self._attend(q, k, v, bias, self.xp.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype))
+
+    def backward(self, d_out):
+        xp, q, k, v = self.xp, self.q, self.k, self.v
+        d_q, d_k, d_v = self._gradients(d_out, *(xp.empty(t.shape, dtype=d_out.dtype) if needs else None
+                                                 for t, needs in zip((q, k, v), self.needs_grad)), broadcast=True)
+        return d_q, d_k, d_v, None
+
+    def _attend(self, q, k, v, bias, out):
+        """O = softmax(Q Kᵀ/√D + bias) V written into ``out`` (any strides); saves what backward needs."""
         xp = self.xp
         self.scale = 1 / math.sqrt(q.shape[-1])  # a Python float: keeps float32 float32
-        scores_t = xp.matmul(k, xp.swapaxes(q, -1, -2))  # Sᵀ (..., Tk, Tq), a new array
-        scores_t *= self.scale
+        scaled_q = q * self.scale  # (..., Tq, D): scaling q is fewer numbers than scaling S
+        scores_t = xp.matmul(k, xp.swapaxes(scaled_q, -1, -2))  # Sᵀ (..., Tk, Tq), a new array
         if bias is not None:
             scores_t += bias
         key_max = scores_t.max(axis=-2, keepdims=True)  # (..., 1, Tq): one max per query
@@ -69,24 +79,69 @@ class ScaledDotProductAttention(Function):
         key_sum = probs_t.sum(axis=-2, keepdims=True)
         if bias is not None:  # ≥ 1 for a query that sees a key (its max gives e⁰); 0 if none
             xp.maximum(key_sum, 1, out=key_sum)
-        probs_t /= key_sum
-        out = xp.matmul(xp.swapaxes(probs_t, -1, -2), v)  # P V, (..., Tq, Dv)
+        xp.reciprocal(key_sum, out=key_sum)
+        probs_t *= key_sum
+        xp.matmul(xp.swapaxes(probs_t, -1, -2), v, out=out)  # P V, (..., Tq, Dv)
         self.q, self.k, self.v, self.probs_t, self.out = q, k, v, probs_t, out
         return out
 
-    def backward(self, d_out):
+    def _gradients(self, d_out, d_q, d_k, d_v, broadcast=False):
+        """dQ, dK, dV into the given arrays (None: not needed). With ``broadcast``, an input that
+        was broadcast gets its gradient summed back (then a new array, not the one given)."""
         xp, q, k, v, probs_t = self.xp, self.q, self.k, self.v, self.probs_t
-        d_v = unbroadcast(xp.matmul(probs_t, d_out), v.shape) if self.needs_grad[2] else None  # Pᵀ G
-        if not (self.needs_grad[0] or self.needs_grad[1]):
-            return None, None, d_v, None
-        row_dot = xp.einsum("...qd,...qd->...q", d_out, self.out)  # rowsum(G ⊙ O), (..., Tq)
-        d_scores_t = xp.matmul(v, xp.swapaxes(d_out, -1, -2))  # dPᵀ = V Gᵀ, then dSᵀ in place
+        fits = lambda t, shape: not broadcast or tuple(shape) == tuple(t.shape)  # noqa: E731
+        if d_v is not None:  # Pᵀ G
+            d_v = xp.matmul(probs_t, d_out, out=d_v) if fits(v, d_out.shape[:-2] + v.shape[-2:]) else unbroadcast(xp.matmul(probs_t, d_out), v.shape)
+        if d_q is None and d_k is None:
+            return None, None, d_v
+        scaled_d_out = d_out * self.scale  # the 1/√D of dQ and dK, applied to the smaller G
+        row_dot = xp.einsum("...qd,...qd->...q", scaled_d_out, self.out)  # rowsum(G ⊙ O)/√D, (..., Tq)
+        d_scores_t = xp.matmul(v, xp.swapaxes(scaled_d_out, -1, -2))  # dPᵀ/√D = V Gᵀ/√D, then dSᵀ/√D in place
         d_scores_t -= row_dot[..., None, :]
         d_scores_t *= probs_t
-        d_scores_t *= self.scale  # the 1/√D of dQ and dK, applied once
-        d_q = unbroadcast(xp.matmul(xp.swapaxes(d_scores_t, -1, -2), k), q.shape) if self.needs_grad[0] else None
-        d_k = unbroadcast(xp.matmul(d_scores_t, q), k.shape) if self.needs_grad[1] else None
-        return d_q, d_k, d_v, None
+        if d_q is not None:
+            d_s = xp.swapaxes(d_scores_t, -1, -2)
+            d_q = xp.matmul(d_s, k, out=d_q) if fits(q, d_scores_t.shape[:-2] + q.shape[-2:]) else unbroadcast(xp.matmul(d_s, k), q.shape)
+        if d_k is not None:
+            d_k = xp.matmul(d_scores_t, q, out=d_k) if fits(k, d_scores_t.shape[:-2] + k.shape[-2:]) else unbroadcast(xp.matmul(d_scores_t, q), k.shape)
+        return d_q, d_k, d_v
+
+
+class PackedSelfAttention(ScaledDotProductAttention):
+    """Self-attention straight from the packed projection: qkv (B, T, 3C) → out (B, T, C).
+
+    The same math as ``ScaledDotProductAttention`` (its derivation above), with the head
+    split and merge fused in: q, k, v are the (B, H, T, D) views
+
+        qkv.reshape(B, T, 3, H, D)[:, :, i].transpose(0, 2, 1, 3),   i = 0, 1, 2,
+
+    and the output is written head by head into a (B, T, H, D) array, which is (B, T, C)
+    with the heads side by side. Those are relabelings of the same numbers, so their
+    gradients are the same relabelings: dQ, dK and dV are written into the matching views of
+    one (B, T, 3C) gradient, and dL/dO (B, T, C) is read through the (B, H, T, D) view. No
+    copies, no zero-filled arrays per head, no sum of three gradients.
+    """
+
+    def forward(self, qkv, bias=None, num_heads=1):
+        batch, time, width = qkv.shape
+        self.num_heads, self.head_dim = num_heads, width // (3 * num_heads)
+        q, k, v = self._heads(qkv)
+        out = self.xp.empty((batch, time, num_heads, self.head_dim), dtype=qkv.dtype)
+        self._attend(q, k, v, bias, out.transpose(0, 2, 1, 3))
+        return out.reshape(batch, time, width // 3)
+
+    def backward(self, d_out):
+        batch, time, _ = d_out.shape
+        d_qkv = self.xp.empty((batch, time, 3 * d_out.shape[-1]), dtype=d_out.dtype)
+        d_heads = d_out.reshape(batch, time, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+        self._gradients(d_heads, *self._heads(d_qkv))
+        return d_qkv, None
+
+    def _heads(self, packed):
+        """The q, k, v views (B, H, T, D) of a packed (B, T, 3C) array."""
+        batch, time, _ = packed.shape
+        split = packed.reshape(batch, time, 3, self.num_heads, self.head_dim)
+        return tuple(split[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
 
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = False, attention_mask=None) -> Tensor:
@@ -121,3 +176,26 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool =
         padding = padding.reshape(mask.shape[0], *(1,) * (q.ndim - 3), num_keys, 1)  # (B, 1.., Tk, 1)
         bias = padding if bias is None else padding + bias  # (B, 1.., Tk, Tq): small, added once
     return ScaledDotProductAttention.apply(q, k, v, bias)
+
+
+def packed_self_attention(qkv: Tensor, num_heads: int, causal: bool = False, attention_mask=None) -> Tensor:
+    """Multi-head self-attention from a packed projection: qkv (B, T, 3C), the queries, keys
+    and values side by side (each C = num_heads · D wide, head h at columns h·D..(h+1)·D) →
+    (B, T, C), the heads' outputs side by side. The same as splitting qkv into heads of
+    shape (B, H, T, D), ``scaled_dot_product_attention`` on them, and merging the heads back,
+    as one op (no copies between the steps). ``causal`` and ``attention_mask`` (B, T) as there.
+    """
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * num_heads):
+        raise ValueError(f"packed_self_attention: expected qkv of shape (batch, time, 3 * C) with C divisible by num_heads={num_heads}, got {qkv.shape}")
+    time = qkv.shape[1]
+    xp = B.get_backend(qkv.device).xp
+    bias = causal_bias(xp, qkv.device, time, time, qkv.dtype) if causal and time > 1 else None
+    if attention_mask is not None:
+        mask = mask_array(attention_mask, qkv.device, "packed_self_attention: attention_mask")
+        if mask.shape != (qkv.shape[0], time):
+            raise ValueError(f"packed_self_attention: attention_mask of shape {mask.shape} does not fit qkv of shape {qkv.shape}; expected (batch, keys) = ({qkv.shape[0]}, {time})")
+        padding = xp.zeros(mask.shape, dtype=qkv.dtype)
+        padding[~mask] = -math.inf
+        padding = padding.reshape(mask.shape[0], 1, time, 1)  # (B, 1, Tk, 1)
+        bias = padding if bias is None else padding + bias
+    return PackedSelfAttention.apply(qkv, bias, num_heads=num_heads)

@@ -35,7 +35,9 @@ class Linear(Function):
         d_y2 = d_y.reshape(-1, d_y.shape[-1])  # (N, out)
         d_x = (d_y2 @ self.weight.T).reshape(self.x_shape) if self.needs_grad[0] else None
         d_weight = self.x2.T @ d_y2 if self.needs_grad[1] else None
-        d_bias = d_y2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        d_bias = None
+        if len(self.needs_grad) > 2 and self.needs_grad[2]:  # Σₙ G[n, :] as 1ᵀ G: BLAS sums columns 2x faster than .sum(0)
+            d_bias = self.xp.ones(d_y2.shape[0], dtype=d_y2.dtype) @ d_y2
         return d_x, d_weight, d_bias
 
 

@@ -43,7 +43,7 @@ class LayerNorm(Function):
         num_features = x_hat.shape[-1]
         d_y_rows = d_y.reshape(-1, num_features)  # (N, C): every row, whatever the leading axes
         d_weight = xp.einsum("nc,nc->c", d_y_rows, x_hat.reshape(-1, num_features)) if self.needs_grad[1] else None
-        d_bias = d_y_rows.sum(axis=0) if self.needs_grad[2] else None
+        d_bias = xp.ones(d_y_rows.shape[0], dtype=d_y.dtype) @ d_y_rows if self.needs_grad[2] else None  # Σ rows, as 1ᵀ G (BLAS)
         if not self.needs_grad[0]:
             return None, d_weight, d_bias
         g_hat = d_y * weight if weight is not None else d_y  # ĝ, (..., C)

@@ -10,7 +10,7 @@ GPT-2, so a GPT-2 checkpoint's weights map onto these layers by name.
 
 from __future__ import annotations
 
-from .. import functional as F
+from ..functional.attention import packed_self_attention
 from .layers import Dropout, Linear
 from .module import Module
 
@@ -41,12 +41,9 @@ class MultiHeadAttention(Module):
     def forward(self, x, attention_mask=None):
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
             raise ValueError(f"{self.describe()}: expected an input of shape (batch, time, {self.embed_dim}), got shape {tuple(x.shape)}")
-        batch, time, C = x.shape
-        H, D = self.num_heads, self.head_dim
-        # (B, T, 3C) → (B, T, 3, H, D) → (3, B, H, T, D): q, k, v with the heads as a batch axis
-        qkv = self.c_attn(x).reshape(batch, time, 3, H, D).transpose(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], causal=self.causal, attention_mask=attention_mask)
-        y = y.transpose(0, 2, 1, 3).reshape(batch, time, C)  # heads side by side again
+        # c_attn makes q, k, v side by side (B, T, 3C); the fused op splits them into H heads of
+        # D = C / H, attends per head, and puts the heads side by side again: (B, T, C)
+        y = packed_self_attention(self.c_attn(x), self.num_heads, causal=self.causal, attention_mask=attention_mask)
         return self.dropout(self.c_proj(y))
 
     def extra_repr(self) -> str:

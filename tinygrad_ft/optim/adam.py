@@ -47,9 +47,13 @@ class Adam(Optimizer):
             m̂ = m / (1 - β₁ᵗ),  v̂ = v / (1 - β₂ᵗ)    undo the pull towards the zero start
             θ ← θ - η m̂ / (√v̂ + ε)
 
-        Written in place on m, v and θ with one temporary array (``tmp``), as PyTorch orders
-        it: √v̂ + ε = √v / √(1 - β₂ᵗ) + ε and η m̂ = (η / (1 - β₁ᵗ)) m. The bias corrections are
-        Python floats: the step count lives on the host, so nothing waits for the device.
+        Written in place on m, v and θ with one temporary array (``tmp``), 13 passes over
+        memory. The bias corrections are folded into two Python floats (the step count lives
+        on the host, so nothing waits for the device): with b₂ = √(1 - β₂ᵗ),
+
+            η m̂ / (√v̂ + ε) = (η b₂ / (1 - β₁ᵗ)) · m / (√v + ε b₂)
+
+        the same number up to rounding, one pass fewer than dividing √v by b₂ first.
         """
         xp = param.xp
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
@@ -75,12 +79,11 @@ class Adam(Optimizer):
         v *= beta2
         v += tmp
 
-        step_size = lr / (1 - beta1**t)
+        root_bias2 = math.sqrt(1 - beta2**t)
         xp.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1 - beta2**t)
-        tmp += eps
+        tmp += eps * root_bias2
         xp.divide(m, tmp, out=tmp)
-        tmp *= step_size
+        tmp *= lr * root_bias2 / (1 - beta1**t)
         param.data -= tmp
 
 
