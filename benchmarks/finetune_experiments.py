@@ -46,23 +46,40 @@ def main():
     p.add_argument("--skip-methods", action="store_true")
     p.add_argument("--skip-curve", action="store_true")
     p.add_argument("--skip-sft", action="store_true")
+    p.add_argument("--resume", action="store_true", help="keep the runs already in finetune.json, run only the missing ones")
     args = p.parse_args()
     epochs = 1 if args.quick else args.epochs
     budgets = (50, 100) if args.quick else BUDGETS
     OUT.mkdir(exist_ok=True)
     results = json.loads((OUT / "finetune.json").read_text()) if (OUT / "finetune.json").exists() else {}
 
+    done = json.loads(json.dumps(results)) if args.resume else {}  # a copy: results is rewritten below
+
+    def save():  # after every run, so an interrupted sweep keeps what it measured (see --resume)
+        (OUT / "finetune.json").write_text(json.dumps(results, indent=2))
+
+    def cached(section, task, method, init, n):
+        return [r for r in done.get(section, []) if (r["task"], r["method"], r["init"]) == (task, method, init)
+                and (n is None or r["train_examples"] == n)]
+
     if not args.skip_methods:
-        results["methods"] = [run(task, m, scratch, epochs) for task in ("sentiment", "spam") for m in METHODS for scratch in (False, True)]
+        results["methods"] = [r for r in done.get("methods", [])]
+        for task in ("sentiment", "spam"):
+            for m in METHODS:
+                for scratch in (False, True):
+                    if not cached("methods", task, m, "scratch" if scratch else "pretrained", None):
+                        results["methods"].append(run(task, m, scratch, epochs))
+                        save()
     if not args.skip_curve:
-        curve = []
+        curve = results["curve"] = []
         for n in budgets:
             for scratch in (False, True):
                 reuse = [r for r in results.get("methods", []) if n is None and r["task"] == "sentiment" and r["method"] == "full"
                          and r["init"] == ("scratch" if scratch else "pretrained")]
                 # small budgets get more epochs (few steps otherwise); "all" reuses the methods table's run
+                reuse = reuse or (cached("curve", "sentiment", "full", "scratch" if scratch else "pretrained", n) if n else [])
                 curve.append(reuse[0] if reuse else run("sentiment", "full", scratch, epochs if n is None or n > 200 else 3 * epochs, n))
-        results["curve"] = curve
+                save()
     if not args.skip_sft:
         results["sft"] = []
         for scratch in (False, True):
@@ -70,7 +87,8 @@ def main():
             row = {k: r[k] for k in ("task", "from_scratch", "train_examples", "seconds", "test_accuracy", "answered_a_class")}
             print(json.dumps(row))
             results["sft"].append(row)
-    (OUT / "finetune.json").write_text(json.dumps(results, indent=2))
+            save()
+    save()
     (OUT / "finetune.md").write_text(tables(results))
     if "curve" in results:
         plot_curve(results["curve"], OUT / "learning_curve.png")

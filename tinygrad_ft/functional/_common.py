@@ -62,11 +62,16 @@ def reduce(losses, reduction: str, count: int | None = None):
     total = losses.sum(keepdims=True).reshape(())
     if reduction == "sum":
         return total
-    total /= max(losses.size if count is None else count, 1)
+    total /= at_least_one(losses.size if count is None else count)
     return total
+
+
+def at_least_one(count):
+    """max(count, 1) for a Python int, or for a 0-d device array without bringing it to the host."""
+    return max(count, 1) if isinstance(count, int) else B.get_array_module(count).maximum(count, 1)
 
 
 def loss_scale(g, reduction: str, count: int):
     """dL/d(loss element) for each element: g / count for "mean", g for "sum" and "none"
     (g is then a 0-d array, or the same shape as the losses for "none")."""
-    return g / max(count, 1) if reduction == "mean" else g
+    return g / at_least_one(count) if reduction == "mean" else g

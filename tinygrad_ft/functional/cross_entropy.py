@@ -48,7 +48,8 @@ class CrossEntropy(Function):
                 f"cross_entropy: target {bad} is out of range for {num_classes} classes "
                 f"(targets must be in 0..{num_classes - 1}, or ignore_index={ignore_index} to skip a position)"
             )
-        self.count = int(kept.sum())  # what "mean" divides by; 0 if every target is ignored
+        # what "mean" divides by (0 if every target is ignored): a 0-d array that stays on the device
+        self.count = kept.sum().astype(logits.dtype)
         self.rows = xp.arange(targets.shape[0])
         self.safe_targets = xp.where(kept, targets, 0)  # ignored rows look up class 0, then get weight 0
         self.kept = kept.astype(logits.dtype)

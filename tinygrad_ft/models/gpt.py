@@ -96,9 +96,8 @@ class GPT(nn.Module):
         T = ids.shape[1]
         if T > self.config.block_size:
             raise ValueError(f"GPT: a sequence of {T} tokens is longer than block_size {self.config.block_size}")
-        xp = self.wte.weight.xp
-        positions = xp.arange(T)
-        x = self.drop(self.wte(ids) + self.wpe(positions))
+        # positions 0..T-1 look up the first T rows of wpe: a slice (no ids to check on the host)
+        x = self.drop(self.wte(ids) + self.wpe.weight[:T])
         for block in self.blocks:
             x = block(x, attention_mask=attention_mask)
         return self.ln_f(x)
