@@ -81,7 +81,24 @@ The second installs the developer tools and runs the tests: `tests/` is the libr
 specification, one file per part, and the test run also runs every lesson notebook.
 
 Open the lessons with `.venv/bin/jupyter lab lessons/`. Each notebook runs from the `lessons/`
-folder, top to bottom, in well under a minute.
+folder, top to bottom, in a minute or two at most. The test run executes them in a **fast mode**
+(`TINYGRAD_FT_FAST=1`: the fine-tuning chapters train on fewer examples for fewer steps); read as a
+book, they run at full size.
+
+## The chapters
+
+Sixteen notebooks, each building on the one before. This cell reads their titles from the files:
+
+%% code
+import json
+
+chapters = sorted(Path(".").glob("[0-9][0-9]_*.ipynb"))
+for path in chapters:
+    title = json.loads(path.read_text())["cells"][0]["source"]
+    print("".join(title).splitlines()[0].lstrip("# "))
+assert [int(path.name[:2]) for path in chapters] == list(range(16))
+
+%% md
 
 ## How the repository is laid out
 
@@ -100,7 +117,7 @@ STAGES = {
     "a tiny GPT": ["models", "tokenizers", "datasets"],
     "pre-training": ["training"],
     "fine-tuning": ["finetune", "metrics.py"],
-    "tools": ["exercises", "testing", "cli.py"],
+    "tools": ["exercises", "testing", "course.py", "cli.py"],
 }
 
 def summary(path):
