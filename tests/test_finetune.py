@@ -11,7 +11,7 @@ from tinygrad_ft.finetune import (
 )
 from tinygrad_ft.finetune.data import IGNORE_INDEX, pad_batch, sft_batch, sft_example
 from tinygrad_ft.finetune.lora import LoRALinear
-from tinygrad_ft.finetune.sft import answer_of
+from tinygrad_ft.finetune.sft import answer_length, answer_of, predict_by_generation
 from tinygrad_ft.finetune.train import FinetuneConfig, finetune
 from tinygrad_ft.models.gpt import GPT, GPTConfig
 from tinygrad_ft.tokenizers import build_tokenizer
@@ -159,6 +159,49 @@ def test_sft_loss_counts_only_the_answer_tokens():
 def test_answer_of_reads_the_first_word_as_a_class():
     assert answer_of(" Positive.", ["negative", "positive"]) == 1
     assert answer_of(" maybe", ["negative", "positive"]) is None
+
+
+def test_generation_has_room_for_the_longest_class_name_and_end_of_text():
+    from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
+    from tinygrad_ft.training.pretrain import load_pretrained
+
+    _, tok = load_pretrained(DEFAULT_CHECKPOINT)
+    assert len(tok.encode(" positive")) == 5  # p|o|s|it|ive: longer than a fixed budget of 4
+    assert answer_length(tok, ["negative", "positive"]) == 6
+
+
+def test_a_model_that_writes_the_longest_class_name_is_read_in_full():
+    """A GPT forced to write " positive" then end-of-text: the whole word must fit the budget,
+    and the end-of-text token is not read as part of the word."""
+    from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
+    from tinygrad_ft.training.pretrain import load_pretrained
+
+    model, tok = load_pretrained(DEFAULT_CHECKPOINT)
+    script = tok.encode(" positive") + [tok.eot_id]
+
+    class Scripted:  # writes the script, one token per call, whatever the prompt
+        config = model.config
+
+        def __init__(self):
+            self.calls = 0
+
+        def __call__(self, ids, targets=None):
+            logits = np.full((1, ids.shape[1], tok.vocab_size), -10.0, dtype=np.float32)
+            logits[0, -1, script[min(self.calls, len(script) - 1)]] = 10.0
+            self.calls += 1
+            return tg.Tensor(logits), None
+
+        def parameters(self):
+            return iter(model.parameters())
+
+        def eval(self):
+            return self
+
+        def train(self, mode=True):
+            return self
+
+    predictions = predict_by_generation(Scripted(), tok, ["great food"], ["negative", "positive"], "Sentiment")
+    assert predictions.tolist() == [1]
 
 
 @pytest.fixture(scope="module")

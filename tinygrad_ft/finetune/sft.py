@@ -39,14 +39,25 @@ def answer_of(generated: str, class_names) -> int | None:
     return None
 
 
-def predict_by_generation(model, tokenizer, texts, class_names, task_word: str, max_new_tokens: int = 4):
-    """Greedy answers for each text; an answer that names no class counts as -1 (wrong)."""
+def answer_length(tokenizer, class_names) -> int:
+    """Tokens enough to write any class name after the prompt, and end-of-text: " positive" is
+    5 tokens of a 512-token BPE ( p|o|s|it|ive), so a fixed budget of 4 would cut it off."""
+    return max(len(tokenizer.encode(" " + name)) for name in class_names) + 1
+
+
+def predict_by_generation(model, tokenizer, texts, class_names, task_word: str, max_new_tokens: int | None = None):
+    """Greedy answers for each text; an answer that names no class counts as -1 (wrong).
+    ``max_new_tokens``: by default just enough for the longest class name (``answer_length``)."""
     block = model.config.block_size
+    max_new_tokens = max_new_tokens or answer_length(tokenizer, class_names)
     out = []
     for text in texts:
         prompt = tokenizer.encode(sft_prompt(text, task_word))[-(block - max_new_tokens):]
         ids = generate(model, prompt, max_new_tokens=max_new_tokens, temperature=0, stop_id=tokenizer.eot_id)
-        label = answer_of(tokenizer.decode(ids[len(prompt):]), class_names)
+        written = ids[len(prompt):]
+        if tokenizer.eot_id in written:  # the answer ends at end-of-text (not part of the word)
+            written = written[: written.index(tokenizer.eot_id)]
+        label = answer_of(tokenizer.decode(written), class_names)
         out.append(-1 if label is None else label)
     return numpy.asarray(out)
 
