@@ -65,7 +65,7 @@ def run(framework: str, args) -> dict:
         def step(x, y, lr):
             for g in opt.param_groups:
                 g["lr"] = lr
-            _, loss = model(B.asarray(x, args.device), B.asarray(y, args.device))
+            _, loss = model(x, y)  # host batches, as pretrain() passes them
             opt.zero_grad()
             loss.backward()
             clip_grad_norm_(model.parameters(), 1.0)
@@ -75,7 +75,7 @@ def run(framework: str, args) -> dict:
         def evaluate(split):
             erng = np.random.default_rng(0)
             with tg.no_grad():
-                return float(np.mean([float(model(*[B.asarray(a, args.device) for a in get_batch(split, args.batch_size, args.block_size, erng)])[1].data) for _ in range(args.eval_iters)]))
+                return float(np.mean([float(model(*get_batch(split, args.batch_size, args.block_size, erng))[1].data) for _ in range(args.eval_iters)]))
 
         def sync():
             pass

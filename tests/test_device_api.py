@@ -219,7 +219,7 @@ def test_token_ids_given_on_the_host_are_copied_to_the_models_device():
     model = gpt("strict")
     x = np.arange(8).reshape(2, 4) % CONFIG["vocab_size"]
     on_device, _ = model(B.asarray(x, "strict"))
-    from_host, _ = model(x)  # the embedding copies integer ids to its device, explicitly (index_array)
+    from_host, _ = model(x)  # the embedding copies integer ids to its device, explicitly (checked_indices)
     assert from_host.device == on_device.device == "strict"
     np.testing.assert_array_equal(from_host.numpy(), on_device.numpy())
 

@@ -107,19 +107,14 @@ def host_syncs(monkeypatch):
     return counts
 
 
-# Known trips to the host inside a training step, in files this test does not own: each is
-# a bounds check or a count that could stay on the device. Listed so that a NEW one fails
-# the test below, and so that fixing one shows as an XPASS of the test after it.
-KNOWN_SYNCS = {
-    # embedding: "if bool(out_of_range.any())" (the range check of the token ids), once per lookup
-    ("functional/embedding.py", "bool(out_of_range.any())"),
-    # cross_entropy: the range check of the targets
-    ("functional/cross_entropy.py", "bool(out_of_range.any())"),
-}
+# The one deliberate trip to the host: ids or targets that are ALREADY on the device get their
+# range checked there (embedding, cross_entropy), and reading the answer waits for the device.
+# Training loops hand the model host batches instead, which are checked on the host for free.
+RANGE_CHECK = ("functional/_common.py", "bool(outside.any())")
 
 
-def unknown_syncs(counts) -> list:
-    return [(site, n) for site, n in counts.items() if not any(site[0] == f and s in site[2] for f, s in KNOWN_SYNCS)]
+def syncs_other_than(counts, allowed=()) -> list:
+    return [(site, n) for site, n in counts.items() if not any(site[0] == f and s in site[2] for f, s in allowed)]
 
 
 # ---- one pre-training step of the GPT ----------------------------------------------------------
@@ -167,30 +162,37 @@ def test_a_float32_training_step_on_strict_equals_the_cpu_run():
     np.testing.assert_array_equal([float(v) for v in losses], [float(v) for v in cpu_losses])
 
 
-def test_a_training_step_brings_nothing_to_the_host_but_the_known_checks(host_syncs):
+def one_gpt_step(ids, host_syncs):
     tg.manual_seed(0)
     model = GPT(GPTConfig(**CONFIG)).to("strict")
     optimizer = AdamW(weight_decay_groups(model, 0.1), lr=1e-2)
-    x = B.asarray(np.arange(16).reshape(2, 8) % 11, "strict")
     host_syncs.clear()
-    _, loss = model(x, x)
+    _, loss = model(ids, ids)
     optimizer.zero_grad()
     loss.backward()
     clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-    assert unknown_syncs(host_syncs) == [], f"new host syncs in a training step: {unknown_syncs(host_syncs)}"
+    return dict(host_syncs)
 
 
-@pytest.mark.xfail(strict=False, reason="embedding and cross_entropy check the range of ids and targets on the host (KNOWN_SYNCS)")
-def test_a_training_step_makes_no_host_sync_at_all(host_syncs):
-    tg.manual_seed(0)
+def test_a_training_step_on_a_host_batch_makes_no_host_sync_at_all(host_syncs):
+    """As pretrain() runs it: the batch comes from the host, its ids are checked there."""
+    syncs = one_gpt_step(np.arange(16).reshape(2, 8) % 11, host_syncs)
+    assert syncs == {}, f"host syncs in a training step: {syncs}"
+
+
+def test_ids_already_on_the_device_are_range_checked_there_and_nothing_else_syncs(host_syncs):
+    syncs = one_gpt_step(B.asarray(np.arange(16).reshape(2, 8) % 11, "strict"), host_syncs)
+    assert syncs_other_than(syncs, [RANGE_CHECK]) == [], f"new host syncs in a training step: {syncs}"
+    assert sum(syncs.values()) == 2  # the token ids (embedding) and the targets (cross_entropy)
+
+
+def test_an_out_of_range_id_on_the_device_is_still_caught():
     model = GPT(GPTConfig(**CONFIG)).to("strict")
-    x = B.asarray(np.arange(16).reshape(2, 8) % 11, "strict")
-    host_syncs.clear()
-    _, loss = model(x, x)
-    loss.backward()
-    AdamW(model.parameters(), lr=1e-2).step()
-    assert dict(host_syncs) == {}
+    with pytest.raises(ValueError, match="embedding: id 11 is out of range"):
+        model(B.asarray(np.array([[1, 11]]), "strict"))
+    with pytest.raises(ValueError, match="cross_entropy: target 12 is out of range"):
+        model(np.array([[1, 2]]), B.asarray(np.array([[1, 12]]), "strict"))
 
 
 # ---- one LoRA fine-tuning step of the classifier -----------------------------------------------
@@ -231,20 +233,20 @@ def test_a_lora_finetuning_step_on_strict_equals_the_cpu_run(float64, pooling):
     assert trained and all("lora_" in n or n.startswith("head.") for n in trained)
 
 
-def test_a_lora_step_brings_nothing_to_the_host_but_the_known_checks(host_syncs):
+def test_a_lora_step_on_host_ids_and_labels_makes_no_host_sync_at_all(host_syncs):
     tg.manual_seed(0)
     model = GPTClassifier(GPT(GPTConfig(**CONFIG)), num_classes=3)
     set_trainable(model, "lora")
     model.to("strict")
     optimizer = AdamW(weight_decay_groups(model, 0.01), lr=1e-2)
-    ids, mask = B.asarray(np.arange(12).reshape(2, 6) % 11, "strict"), B.asarray(np.ones((2, 6), bool), "strict")
+    ids, mask = np.arange(12).reshape(2, 6) % 11, B.asarray(np.ones((2, 6), bool), "strict")  # as finetune() passes them
     host_syncs.clear()
-    loss = F.cross_entropy(model(ids, mask), B.asarray(np.array([0, 2]), "strict"))
+    loss = F.cross_entropy(model(ids, mask), np.array([0, 2]))
     optimizer.zero_grad()
     loss.backward()
     clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-    assert unknown_syncs(host_syncs) == [], f"new host syncs in a fine-tuning step: {unknown_syncs(host_syncs)}"
+    assert dict(host_syncs) == {}, f"host syncs in a fine-tuning step: {dict(host_syncs)}"
 
 
 # ---- the loops: pretrain(), generate(), finetune() ---------------------------------------------

@@ -90,7 +90,7 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
             for group in optimizer.param_groups:
                 group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
             ids, targets, _ = sft_batch([examples[i] for i in idx], tokenizer.pad_id or 0)
-            _, loss = model(B.asarray(ids, device), B.asarray(targets, device))
+            _, loss = model(ids, targets)  # host arrays: checked on the host, then copied to the device
             optimizer.zero_grad()
             loss.backward()
             clip_grad_norm_(model.parameters(), 1.0)

@@ -67,7 +67,7 @@ def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
-            logits = model(B.asarray(ids, device), B.asarray(mask, device))
+            logits = model(ids, B.asarray(mask, device))  # ids stay host arrays: checked there, then copied
             predictions[idx] = B.to_numpy(logits.data.argmax(axis=-1))
     return predictions
 
@@ -117,8 +117,8 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
             for group in optimizer.param_groups:
                 group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
-            logits = model(B.asarray(ids, config.device), B.asarray(mask, config.device))
-            loss = F.cross_entropy(logits, B.asarray(labels[idx], config.device))
+            logits = model(ids, B.asarray(mask, config.device))  # ids and labels: host arrays, checked there
+            loss = F.cross_entropy(logits, labels[idx])
             optimizer.zero_grad()
             loss.backward()
             clip_grad_norm_(model.parameters(), 1.0)

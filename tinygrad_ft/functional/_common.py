@@ -31,13 +31,26 @@ def as_tensor(x, like: Tensor) -> Tensor:
     return Tensor._wrap(B.asarray(x, like.device, like.dtype), like.device)
 
 
-def index_array(ids, device: str, what: str):
-    """Integer indices (targets, token ids) as an array on ``device``; anything else is a TypeError."""
+def checked_indices(ids, device: str, what: str, size: int, message, ignore=None):
+    """Integer indices (token ids, class targets) as an array on ``device``, each in 0..size-1
+    or equal to ``ignore``; the first one outside raises ValueError(message(that index)).
+
+    The check runs where it costs nothing: indices that come from the host (a NumPy array, a
+    list, a CPU tensor) are checked there, before their copy to the device. Indices already on
+    a GPU are checked on it, and reading the answer makes the host wait for the GPU (a sync),
+    so training loops hand the model their batches as host arrays.
+    """
     ids = ids.data if isinstance(ids, Tensor) else ids
-    ids = B.asarray(ids, device)
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"{what} must be integers, got dtype {ids.dtype}")
-    return ids
+    on_host = not B.is_array(ids) or B.backend_of(ids) is B.get_backend("cpu")
+    source = B.asarray(ids, "cpu") if on_host else ids
+    if source.dtype.kind not in "iu":
+        raise TypeError(f"{what} must be integers, got dtype {source.dtype}")
+    outside = (source < 0) | (source >= size)
+    if ignore is not None:
+        outside &= source != ignore
+    if bool(outside.any()):  # free for host indices; one sync for indices on a GPU
+        raise ValueError(message(int(source[outside][0])))
+    return B.asarray(source, device)
 
 
 def mask_array(mask, device: str, what: str):

@@ -12,7 +12,7 @@ famously simple softmax(z) - onehot(t), with no division by a tiny probability.
 from __future__ import annotations
 
 from ..tensor import Function, Tensor
-from ._common import check_reduction, index_array, loss_scale, reduce
+from ._common import check_reduction, checked_indices, loss_scale, reduce
 
 
 class CrossEntropy(Function):
@@ -40,14 +40,7 @@ class CrossEntropy(Function):
         self.shape = targets.shape
         logits = logits.reshape(-1, num_classes)  # (N, C)
         targets = targets.reshape(-1)  # (N,)
-        kept = targets != ignore_index
-        out_of_range = kept & ((targets < 0) | (targets >= num_classes))
-        if bool(out_of_range.any()):
-            bad = int(targets[out_of_range][0])
-            raise ValueError(
-                f"cross_entropy: target {bad} is out of range for {num_classes} classes "
-                f"(targets must be in 0..{num_classes - 1}, or ignore_index={ignore_index} to skip a position)"
-            )
+        kept = targets != ignore_index  # (the range of the targets was checked by cross_entropy)
         # what "mean" divides by (0 if every target is ignored): a 0-d array that stays on the device
         self.count = kept.sum().astype(logits.dtype)
         self.rows = xp.arange(targets.shape[0])
@@ -91,14 +84,18 @@ def cross_entropy(
       shape (...), 0 where ignored).
     - ``label_smoothing`` ε in [0, 1] trains against (1 - ε) onehot(target) + ε/C, as PyTorch.
 
-    A target outside 0..C-1 (other than ``ignore_index``) raises ValueError naming it.
+    A target outside 0..C-1 (other than ``ignore_index``) raises ValueError naming it (checked
+    on the host when the targets come from there: see ``checked_indices``).
     """
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if logits.ndim < 1:
         raise ValueError("cross_entropy: logits need at least one axis, the class axis (last)")
-    targets = index_array(targets, logits.device, "cross_entropy: targets")
+    num_classes = logits.shape[-1]
+    targets = checked_indices(targets, logits.device, "cross_entropy: targets", num_classes, lambda bad: (
+        f"cross_entropy: target {bad} is out of range for {num_classes} classes "
+        f"(targets must be in 0..{num_classes - 1}, or ignore_index={ignore_index} to skip a position)"), ignore=ignore_index)
     return CrossEntropy.apply(
         logits, targets, ignore_index=ignore_index, reduction=reduction, label_smoothing=float(label_smoothing)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..tensor import Function, Tensor
-from ._common import index_array
+from ._common import checked_indices
 
 
 class Embedding(Function):
@@ -33,16 +33,12 @@ class Embedding(Function):
 def embedding(ids, weight: Tensor) -> Tensor:
     """The rows of ``weight`` (V, C) that integer ``ids`` (any shape (...)) name: (..., C).
 
-    An id outside 0..V-1 raises ValueError naming it.
+    An id outside 0..V-1 raises ValueError naming it (checked on the host when ``ids`` come
+    from there, so a GPU never waits for it; see ``checked_indices``).
     """
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be (num_embeddings, dim), got shape {weight.shape}")
-    ids = index_array(ids, weight.device, "embedding: ids")
     num_embeddings = weight.shape[0]
-    out_of_range = (ids < 0) | (ids >= num_embeddings)
-    if bool(out_of_range.any()):
-        bad = int(ids[out_of_range][0])
-        raise ValueError(
-            f"embedding: id {bad} is out of range for an embedding table of {num_embeddings} rows (ids must be in 0..{num_embeddings - 1})"
-        )
+    ids = checked_indices(ids, weight.device, "embedding: ids", num_embeddings, lambda bad: (
+        f"embedding: id {bad} is out of range for an embedding table of {num_embeddings} rows (ids must be in 0..{num_embeddings - 1})"))
     return Embedding.apply(weight, ids)

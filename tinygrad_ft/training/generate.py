@@ -43,12 +43,11 @@ def generate(model, prompt_ids, max_new_tokens: int = 200, temperature: float = 
     if not ids:
         raise ValueError("generate needs a prompt of at least one token")
     block_size = model.config.block_size
-    device = next(iter(model.parameters())).device
     rng = numpy.random.default_rng(seed)
     model.eval()
     with no_grad():
         for _ in range(max_new_tokens):
-            context = B.asarray(numpy.asarray([ids[-block_size:]], dtype=numpy.int64), device)
+            context = numpy.asarray([ids[-block_size:]], dtype=numpy.int64)  # host ids: checked there, then copied
             logits, _ = model(context)
             next_id = sample_next(B.to_numpy(logits.data[0, -1]), temperature, top_k, rng)
             ids.append(next_id)

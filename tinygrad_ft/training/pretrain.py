@@ -74,7 +74,7 @@ def estimate_loss(model, data, config: TrainConfig, block_size: int, seed: int) 
     with no_grad():
         for _ in range(config.eval_iters):
             x, y = get_batch(data, config.batch_size, block_size, rng)
-            _, loss = model(B.asarray(x, config.device), B.asarray(y, config.device))
+            _, loss = model(x, y)  # host batches: their ids are checked on the host, then copied
             losses.append(loss.data)
     model.train()
     xp = B.get_backend(config.device).xp
@@ -158,7 +158,7 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y = get_batch(train_ids, config.batch_size, model_config.block_size, batch_rng)
-        _, loss = model(B.asarray(x, config.device), B.asarray(y, config.device))
+        _, loss = model(x, y)  # host batches: their ids are checked on the host, then copied
         optimizer.zero_grad()
         loss.backward()
         if config.grad_clip > 0:
