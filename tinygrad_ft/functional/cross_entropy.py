@@ -11,6 +11,7 @@ famously simple softmax(z) - onehot(t), with no division by a tiny probability.
 
 from __future__ import annotations
 
+from ..kernels import fused
 from ..tensor import Function, Tensor
 from ._common import check_reduction, checked_indices, loss_scale, reduce
 
@@ -48,6 +49,12 @@ class CrossEntropy(Function):
         self.kept = kept.astype(logits.dtype)
         self.reduction, self.smoothing = reduction, label_smoothing
 
+        kernel = fused("cross_entropy_forward", logits)  # on a GPU: one kernel; keeps lse, not probs
+        if kernel is not None:
+            losses, self.lse = kernel(logits, targets, ignore_index, label_smoothing)
+            self.logits, self.targets, self.ignore_index, self.probs = logits, targets, ignore_index, None
+            self.backward_kernel = fused("cross_entropy_backward", logits)
+            return reduce(losses.reshape(self.shape), reduction, self.count)
         shifted = logits - logits.max(axis=1, keepdims=True)  # (N, C); z - max z, for stability
         losses = -shifted[self.rows, self.safe_targets]  # -(z[t] - max z)
         if label_smoothing:
@@ -62,8 +69,12 @@ class CrossEntropy(Function):
         return reduce(losses.reshape(self.shape), reduction, self.count)
 
     def backward(self, d_loss):
-        num_classes = self.probs.shape[1]
         weights = loss_scale(d_loss, self.reduction, self.count)  # 0-d, or (...) for "none"
+        if self.probs is None:  # the fused forward ran
+            row_weights = weights.reshape(-1) if self.reduction == "none" else weights
+            d_logits = self.backward_kernel(self.logits, self.targets, self.lse, row_weights, self.ignore_index, self.smoothing)
+            return d_logits.reshape(*self.shape, self.logits.shape[1]), None
+        num_classes = self.probs.shape[1]
         weights = self.kept * (weights.reshape(-1) if self.reduction == "none" else weights)  # (N,)
         d_logits = self.probs * weights[:, None]
         d_logits[self.rows, self.safe_targets] -= (1 - self.smoothing) * weights

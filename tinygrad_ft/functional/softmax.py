@@ -7,6 +7,7 @@ overflows, even for logits of ±1000.
 
 from __future__ import annotations
 
+from ..kernels import fused
 from ..tensor import Function, Tensor
 
 
@@ -20,6 +21,11 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1):
         self.axis = axis
+        kernel = fused("softmax_forward", x) if axis in (-1, x.ndim - 1) else None  # rows on the last axis
+        self.backward_kernel = fused("softmax_backward", x) if kernel is not None else None
+        if kernel is not None:
+            self.probs = kernel(x)
+            return self.probs
         probs = x - x.max(axis=axis, keepdims=True)  # a new array: exp and divide in place
         self.xp.exp(probs, out=probs)
         probs /= probs.sum(axis=axis, keepdims=True)
@@ -28,6 +34,8 @@ class Softmax(Function):
 
     def backward(self, d_probs):
         probs = self.probs
+        if self.backward_kernel is not None:
+            return self.backward_kernel(probs, d_probs)
         d_x = d_probs - (d_probs * probs).sum(axis=self.axis, keepdims=True)
         d_x *= probs
         return d_x

@@ -11,19 +11,23 @@ The plain ops (``tinygrad_ft.functional``, ``tinygrad_ft.optim.adam``) stay the 
 each kernel's docstring names the op it must equal, and ``tests/test_gpu.py`` checks that
 it does (float64 to 1e-10, float32 to the tolerance stated there).
 
-How an op uses a kernel (the dispatch lives in the op, not here)::
+How an op uses a kernel (the choice is made in the op, with ``fused``)::
 
-    from ..kernels import get_kernel
+    from ..kernels import fused
 
     class GELUTanh(Function):
         def forward(self, x):
-            kernel = get_kernel("gelu_tanh_forward")
-            if kernel is not None and is_cupy_array(x):  # else: the plain NumPy/CuPy lines
+            kernel = fused("gelu_tanh_forward", x)  # None unless x is a CuPy array
+            if kernel is not None:
                 self.x = x
                 return kernel(x)
-            ...
+            ...  # the plain NumPy/CuPy lines
 
-What each op would call (all arrays CuPy, float32 or float64; see each function's docstring):
+``fused`` returns None on the CPU, so the plain lines (the reference) run there. Without a
+GPU, tests exercise the ops' fused path with ``use_stand_ins``: plain functions with the
+kernels' signatures and semantics (``tinygrad_ft.testing.kernel_stand_ins``), on any device.
+
+What each op calls (all arrays CuPy, float32 or float64; see each function's docstring):
 
 * ``GELUTanh``: ``y = gelu_tanh_forward(x)``; keep x; ``d_x = gelu_tanh_backward(x, d_y)``.
 * ``Softmax`` (axis -1 only): ``p = softmax_forward(x)``; keep p; ``d_x = softmax_backward(p, d_p)``.
@@ -49,6 +53,7 @@ everywhere, so a typo cannot silently fall back to the plain path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # name -> the plain op it must equal (what tests/test_gpu.py compares it with)
@@ -116,4 +121,39 @@ def is_cupy_array(x) -> bool:
     return isinstance(x, cupy.ndarray)
 
 
-__all__ = ["KERNELS", "cupy_available", "get_kernel", "is_cupy_array", "is_enabled", "set_enabled"]
+_stand_ins: dict = {}  # name -> function, only inside ``use_stand_ins`` (tests)
+
+
+def fused(name: str, *arrays):
+    """The fused kernel for an op on ``arrays``, or None: then the op runs its plain lines.
+
+    The kernel where it can run (every array a CuPy array, kernels switched on), or the
+    stand-in put in by ``use_stand_ins``; None otherwise (NumPy arrays, the strict device).
+    """
+    if name in _stand_ins:
+        return _stand_ins[name]
+    kernel = get_kernel(name)
+    return kernel if kernel is not None and all(is_cupy_array(a) for a in arrays) else None
+
+
+@contextlib.contextmanager
+def use_stand_ins(functions: dict):
+    """Within the block, ``fused(name, ...)`` returns ``functions[name]`` on any device.
+
+    For tests without a GPU: with plain functions that have the kernels' signatures, the ops
+    take their fused path (what they keep for backward, how they call the kernels), which
+    can then be checked against their plain path and by gradient checks.
+    """
+    unknown = set(functions) - set(KERNELS)
+    if unknown:
+        raise KeyError(f"no fused kernel named {sorted(unknown)}; the kernels are: {', '.join(KERNELS)}")
+    previous = dict(_stand_ins)
+    _stand_ins.update(functions)
+    try:
+        yield
+    finally:
+        _stand_ins.clear()
+        _stand_ins.update(previous)
+
+
+__all__ = ["KERNELS", "cupy_available", "fused", "get_kernel", "is_cupy_array", "is_enabled", "set_enabled", "use_stand_ins"]

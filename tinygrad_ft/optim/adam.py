@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from ..kernels import fused
 from .optimizer import Optimizer
 
 
@@ -64,6 +65,12 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(param.data)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+
+        kernel = fused("adam_update", param.data, grad)  # on a GPU: the whole update in one pass
+        if kernel is not None:
+            kernel(param.data, grad, m, v, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                   step=t, decoupled=self.decoupled_weight_decay)
+            return
 
         if weight_decay != 0:
             if self.decoupled_weight_decay:
