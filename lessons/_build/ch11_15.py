@@ -1397,6 +1397,45 @@ print(f"{DEVICE}:".ljust(7), np.round(curves[DEVICE], 4))
 assert np.allclose(curves["cpu"], curves[DEVICE], atol=1e-5)
 
 %% md
+## Fused kernels: one pass instead of twelve
+
+On a GPU every NumPy-style line of an op (`t = x * x`, `t *= c`, `xp.tanh(t, out=t)`, ...) is a
+separate kernel launch that reads and writes the whole array: the plain GELU is about a dozen
+passes over memory. `tinygrad_ft.kernels` holds fused CUDA kernels that compute a whole formula in
+one pass, for the ops where this matters most: GELU, softmax, layer norm, cross-entropy and Adam's
+update. An op asks `kernels.fused(name, array)`: it gets the kernel for a CuPy array, and `None`
+for anything else, and then runs its plain lines, which stay the reference the kernels are tested
+against.
+
+%% code
+from tinygrad_ft import kernels
+
+probe = B.asarray(np.ones((4, 8)), DEVICE)
+chosen = {name: kernels.fused(name, probe) is not None for name in kernels.KERNELS}
+print(f"on {DEVICE}:", ", ".join(f"{name} {'fused' if on else 'plain'}" for name, on in chosen.items()))
+assert all(chosen.values()) == (HAS_GPU and kernels.is_enabled())
+
+%% md
+Without a GPU the fused path of every op can still be walked, which is what the CPU test run does:
+plain stand-ins with the kernels' signatures take the kernels' place. What is checked is everything
+around the kernel (what the op keeps for its backward, how it reshapes and scales). GELU through its
+fused path, against its plain path, value and gradient:
+
+%% code
+from tinygrad_ft.testing.kernel_stand_ins import STAND_INS
+
+def gelu_value_and_gradient(fused_path):
+    x = tg.Tensor(np.linspace(-4, 4, 9), requires_grad=True)         # float64
+    with kernels.use_stand_ins(STAND_INS if fused_path else {}):
+        y = F.gelu(x)
+    y.backward(np.cos(np.arange(9.0)))                                # a random-ish cotangent, not a plain sum
+    return y.numpy(), x.grad
+
+(y_fused, g_fused), (y_plain, g_plain) = gelu_value_and_gradient(True), gelu_value_and_gradient(False)
+print(f"largest difference: value {np.abs(y_fused - y_plain).max():.1e}, gradient {np.abs(g_fused - g_plain).max():.1e}")
+assert np.abs(y_fused - y_plain).max() < 1e-12 and np.abs(g_fused - g_plain).max() < 1e-12
+
+%% md
 ## How much faster?
 
 Only a GPU can answer. Where there is one, this cell times training steps of the baby model with a
