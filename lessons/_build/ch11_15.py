@@ -4,23 +4,15 @@
     .venv/bin/python lessons/_build/ch11_15.py 12 13      # only chapters 12 and 13
     .venv/bin/python lessons/_build/ch11_15.py --no-run   # write without executing
 
-Same format as ``ch00_04.py``: a line ``%% md`` starts a markdown cell, a line ``%% code`` a
-code cell. The notebooks are executed from ``lessons/`` (as Jupyter and nbmake run them), with
-MPLBACKEND=Agg, and saved with their outputs; cell ids are fixed and no timing metadata is
-recorded.
+The chapters' sources are below (format, execution and writing: ``notebooks.py``).
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+from notebooks import main
 
-LESSONS = Path(__file__).resolve().parents[1]
 
 SETUP = r"""
 %matplotlib inline
@@ -1494,61 +1486,5 @@ CHAPTERS = {
 }
 
 
-def parse(source: str, chapter: int):
-    """The cells of a chapter's source: ``%% md`` / ``%% code`` lines start a cell."""
-    cells, kind, lines = [], None, []
-
-    def flush():
-        text = "\n".join(lines).strip("\n")
-        if kind and text.strip():
-            make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
-            cell = make(text)
-            cell.id = f"ch{chapter:02d}-{len(cells):03d}"
-            cells.append(cell)
-
-    for line in source.replace("%% setup", "%% code\n" + SETUP).splitlines():
-        if line.strip() in ("%% md", "%% code"):
-            flush()
-            kind, lines = line.strip()[3:], []
-        else:
-            lines.append(line)
-    flush()
-    return cells
-
-
-def build(chapter: int) -> nbformat.NotebookNode:
-    name, source = CHAPTERS[chapter]
-    nb = nbformat.v4.new_notebook()
-    nb.cells = parse(source, chapter)
-    nb.metadata = {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    }
-    return nb
-
-
-def run(nb: nbformat.NotebookNode) -> float:
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(LESSONS)}})
-    start = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - start
-
-
-def main(argv):
-    execute = "--no-run" not in argv
-    chosen = [int(a) for a in argv if a.isdigit()] or sorted(CHAPTERS)
-    for chapter in chosen:
-        name, _ = CHAPTERS[chapter]
-        nb = build(chapter)
-        seconds = run(nb) if execute else 0.0
-        nb.metadata["language_info"] = {"name": "python"}  # no interpreter version in the file
-        path = LESSONS / name
-        nbformat.write(nb, path)
-        print(f"{name}: {len(nb.cells)} cells, {path.stat().st_size / 1024:.0f} KB" + (f", ran in {seconds:.1f} s" if execute else ""))
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(sys.argv[1:], CHAPTERS, SETUP, timeout=300)
