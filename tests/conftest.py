@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
+from tinygrad_ft import backend as B
 
 
 def _cuda_skip_reason():
@@ -31,6 +32,23 @@ DEVICES = [
 def device(request):
     """Each device in turn: cpu, strict (CuPy stand-in), cuda (skipped without a GPU)."""
     return request.param
+
+
+@pytest.fixture
+def float64():
+    """New tensors default to float64 inside the test (precise comparisons between devices)."""
+    previous = B.get_default_dtype()
+    B.set_default_dtype("float64")
+    yield
+    B.set_default_dtype(previous)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """A small text file for pre-training runs (read only)."""
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_text("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 40)
+    return path
 
 
 @pytest.fixture

@@ -178,16 +178,6 @@ def test_a_checkpoint_loads_into_a_model_on_another_device_directly(tmp_path):
     assert all(np.array_equal(host_state(on_cpu)[k], host_state(on_cpu_too)[k]) for k in strict_arrays)
 
 
-TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 20
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text(TEXT)
-    return path
-
-
 def test_pretraining_resumes_on_another_device(corpus, tmp_path):
     def config(out, iters, device):
         return TrainConfig(max_iters=iters, batch_size=3, eval_interval=2, eval_iters=1, warmup_iters=1, data_path=str(corpus),

@@ -44,14 +44,6 @@ def check_fused_path(op, *arrays, device, tol=1e-10):
     assert result.ok, str(result)
 
 
-@pytest.fixture
-def float64():
-    previous = B.get_default_dtype()
-    B.set_default_dtype("float64")
-    yield
-    B.set_default_dtype(previous)
-
-
 rng = np.random.default_rng(0)
 X = rng.standard_normal((2, 3, 5))
 W, BIAS = rng.standard_normal(5), rng.standard_normal(5)

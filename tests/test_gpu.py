@@ -80,14 +80,6 @@ def plain_ops():
         kernels.set_enabled(previous)
 
 
-@pytest.fixture
-def float64():
-    previous = B.get_default_dtype()
-    B.set_default_dtype("float64")
-    yield
-    B.set_default_dtype(previous)
-
-
 # ---- the registry (runs everywhere) -------------------------------------------------------------
 
 
@@ -402,16 +394,6 @@ def test_the_adam_kernel_equals_the_plain_update(optimizer, weight_decay, dtype)
 
 
 # ---- whole runs: pre-training and a LoRA fine-tuning step -----------------------------------------
-
-TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 20
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
-    path.write_text(TEXT)
-    return path
-
 
 def short_pretrain(corpus, out, device, iters=6):
     from tinygrad_ft.models.gpt import GPTConfig

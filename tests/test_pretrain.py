@@ -8,16 +8,6 @@ from tinygrad_ft.models.gpt import GPTConfig
 from tinygrad_ft.training.generate import generate, sample_next
 from tinygrad_ft.training.pretrain import TrainConfig, load_pretrained, pretrain
 
-TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 40
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text(TEXT)
-    return path
-
-
 def tiny_run(corpus, out, iters=6, **kw):
     config = TrainConfig(max_iters=iters, batch_size=4, eval_interval=3, eval_iters=2, warmup_iters=2,
                          data_path=str(corpus), out_dir=str(out), progress=False, **kw)

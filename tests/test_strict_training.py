@@ -36,14 +36,6 @@ CONFIG = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
 ATOL = 1e-10  # float64; the strict device computes with NumPy, so in practice the runs are equal
 
 
-@pytest.fixture
-def float64():
-    previous = B.get_default_dtype()
-    B.set_default_dtype("float64")
-    yield
-    B.set_default_dtype(previous)
-
-
 def to_host(value):
     return B.to_numpy(value.data if isinstance(value, tg.Tensor) else value)
 
@@ -250,16 +242,6 @@ def test_a_lora_step_on_host_ids_and_labels_makes_no_host_sync_at_all(host_syncs
 
 
 # ---- the loops: pretrain(), generate(), finetune() ---------------------------------------------
-
-TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 20
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
-    path.write_text(TEXT)
-    return path
-
 
 def tiny_pretrain(corpus, out, device, iters=4):
     config = TrainConfig(max_iters=iters, batch_size=3, eval_interval=2, eval_iters=2, warmup_iters=1, data_path=str(corpus),
