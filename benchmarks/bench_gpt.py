@@ -77,8 +77,9 @@ def run(framework: str, args) -> dict:
             with tg.no_grad():
                 return float(np.mean([float(model(*get_batch(split, args.batch_size, args.block_size, erng))[1].data) for _ in range(args.eval_iters)]))
 
-        def sync():
-            pass
+        def sync():  # on a GPU, wait for the step's kernels (as torch.cuda.synchronize below)
+            if args.device == "cuda":
+                B.get_backend("cuda").xp.cuda.get_current_stream().synchronize()
     else:
         import torch
 

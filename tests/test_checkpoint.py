@@ -69,6 +69,25 @@ def test_loading_an_npz_without_metadata_says_it_is_not_ours(tmp_path):
         load_checkpoint(tmp_path / "plain.npz")
 
 
+def test_a_damaged_header_names_the_file(tmp_path):
+    np.savez(tmp_path / "torn.npz", __meta__=np.frombuffer(b"{not json", dtype=np.uint8))
+    with pytest.raises(CheckpointError, match="torn.npz: its header"):
+        load_checkpoint(tmp_path / "torn.npz")
+
+
+def test_an_array_the_header_names_but_the_file_lacks_is_reported(tmp_path):
+    import zipfile
+
+    path = save_checkpoint(tmp_path / "c.npz", model().state_dict(), {})
+    cut = tmp_path / "cut.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(cut, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "model/wte.weight.npy":
+                dst.writestr(item, src.read(item.filename))
+    with pytest.raises(CheckpointError, match="cut.npz is damaged.*model/wte.weight"):
+        load_checkpoint(cut)
+
+
 def test_weights_of_another_shape_are_refused_by_name(tmp_path):
     path = save_checkpoint(tmp_path / "c.npz", model().state_dict(), {})
     other = GPT(GPTConfig(vocab_size=9, block_size=4, n_layer=1, n_head=1, n_embd=4))

@@ -228,6 +228,26 @@ def test_cli_finetune_prints_a_classification_report(tiny_checkpoint, tmp_path, 
     assert "precision" in out and "negative" in out and "test accuracy" in out
 
 
+def test_generating_from_a_classifier_checkpoint_says_what_it_is(tiny_checkpoint, tmp_path, capsys):
+    finetune(FinetuneConfig(task="spam", method="head", checkpoint=tiny_checkpoint, epochs=1, train_limit=20,
+                            out_dir=str(tmp_path), progress=False), log=lambda *a: None)
+    assert main(["generate", "--checkpoint", str(tmp_path / "model.npz"), "--prompt", "a"]) == 1
+    err = capsys.readouterr().err
+    assert "is a fine-tuned classifier" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("max_len", 0), ("last_n", 0), ("train_limit", 1)])
+def test_finetune_config_refuses_numbers_that_cannot_train(field, value):
+    with pytest.raises(ValueError, match=f"{field} \\(--{field.replace('_', '-')}\\) must be at least"):
+        FinetuneConfig(**{field: value})
+
+
+def test_cli_finetune_with_zero_epochs_ends_in_one_line(capsys):
+    assert main(["finetune", "--epochs", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "epochs (--epochs) must be at least 1, got 0" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("argv, message", [
     (["finetune", "--task", "poems"], "unknown --task 'poems'; choose one of sentiment, spam"),
     (["finetune", "--method", "magic"], "unknown --method 'magic'; choose one of head, last-block, full, lora"),

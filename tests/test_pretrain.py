@@ -104,6 +104,16 @@ def test_cli_mistakes_end_in_one_clear_line(argv, message, capsys):
     assert code != 0 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_resuming_from_exported_weights_says_they_cannot_be_resumed(corpus, tmp_path):
+    from tinygrad_ft.training.checkpoint import CheckpointError, export_weights
+
+    run = tiny_run(corpus, tmp_path / "run")
+    exported = export_weights(run.checkpoint, tmp_path / "weights.npz")
+    with pytest.raises(CheckpointError, match="weights.npz holds no optimizer state"):
+        pretrain(None, TrainConfig(max_iters=8, data_path=str(corpus), out_dir=str(tmp_path / "again"), progress=False),
+                 resume=str(exported), log=lambda *a: None)
+
+
 def test_cli_asking_for_cuda_without_a_gpu_says_how_to_install(capsys, monkeypatch):
     import tinygrad_ft.backend as B
 

@@ -225,6 +225,17 @@ def test_a_lora_finetuning_step_on_strict_equals_the_cpu_run(float64, pooling):
     assert trained and all("lora_" in n or n.startswith("head.") for n in trained)
 
 
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_a_classifier_on_a_device_takes_a_host_mask_or_none(pooling):
+    tg.manual_seed(0)
+    model = GPTClassifier(GPT(GPTConfig(**CONFIG)), num_classes=3, pooling=pooling)
+    ids, mask = np.arange(12).reshape(2, 6) % 11, np.array([[1, 1, 1, 1, 0, 0], [1] * 6], dtype=bool)
+    on_cpu = model(ids, mask).numpy()
+    model.to("strict")
+    np.testing.assert_allclose(model(ids, mask).numpy(), on_cpu, atol=1e-6)
+    assert model(ids).shape == (2, 3)
+
+
 def test_a_lora_step_on_host_ids_and_labels_makes_no_host_sync_at_all(host_syncs):
     tg.manual_seed(0)
     model = GPTClassifier(GPT(GPTConfig(**CONFIG)), num_classes=3)

@@ -145,6 +145,17 @@ def stratified_split(examples: list[Example], fractions=SPLIT_FRACTIONS, seed: i
     return tuple([part[i] for i in rng.permutation(len(part))] for part in parts)
 
 
+def stratified_subset(labels, n: int, rng) -> np.ndarray:
+    """``n`` indices keeping the class proportions (at least one example of each class)."""
+    chosen = []
+    classes = np.unique(labels)
+    for c in classes:
+        members = np.flatnonzero(labels == c)
+        k = max(1, round(n * len(members) / len(labels)))
+        chosen.extend(rng.choice(members, size=min(k, len(members)), replace=False))
+    return np.sort(np.asarray(chosen[:n] if len(chosen) > n else chosen))
+
+
 def _to_split(examples: list[Example]) -> Split:
     return Split([e.text for e in examples], [e.label for e in examples], [e.source for e in examples])
 

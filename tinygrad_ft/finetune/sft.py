@@ -17,14 +17,13 @@ import time
 import numpy  # host-side: batches, generation bookkeeping, metrics
 
 from .. import backend as B
-from .. import metrics
-from ..datasets.labeled import load_task
+from ..datasets.labeled import load_task, stratified_subset
 from ..models.gpt import GPT, GPTConfig
 from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
 from ..training.generate import generate
 from ..training.pretrain import load_pretrained
 from .data import minibatches, sft_batch, sft_example, sft_prompt
-from .train import DEFAULT_CHECKPOINT, _stratified_subset
+from .train import DEFAULT_CHECKPOINT, _progress
 
 TASK_WORD = {"sentiment": "Sentiment", "spam": "Label"}
 
@@ -76,7 +75,7 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
     rng = numpy.random.default_rng(seed)
     texts, labels = list(task.train.texts), numpy.asarray(task.train.labels)
     if train_limit is not None and train_limit < len(texts):
-        keep = _stratified_subset(labels, train_limit, rng)
+        keep = stratified_subset(labels, train_limit, rng)
         texts, labels = [texts[i] for i in keep], labels[keep]
     block = model.config.block_size
     examples = [sft_example(tokenizer, t, task.class_names[y], block, word) for t, y in zip(texts, labels)]
@@ -84,6 +83,7 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
     total = epochs * -(-len(examples) // batch_size)
     log(f"SFT {task_name}{' (from scratch)' if from_scratch else ''}: {len(examples)} examples, {total} steps")
     t0, step = time.perf_counter(), 0
+    bar = _progress(total, progress, f"SFT {task_name}")
     model.train()
     for _ in range(epochs):
         for idx in minibatches(len(examples), batch_size, rng):
@@ -96,15 +96,17 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
             clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             step += 1
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
     seconds = time.perf_counter() - t0
     test_texts, test_labels = list(task.test.texts), numpy.asarray(task.test.labels)
     if eval_limit is not None:
         test_texts, test_labels = test_texts[:eval_limit], test_labels[:eval_limit]
     predictions = predict_by_generation(model, tokenizer, test_texts, task.class_names, word)
-    valid = predictions >= 0
-    scored = numpy.where(valid, predictions, 1 - test_labels)  # an unreadable answer counts as wrong
-    return {
+    return {  # an unreadable answer (-1) counts as wrong
         "task": task_name, "method": "sft", "from_scratch": from_scratch, "train_examples": len(examples),
-        "seconds": seconds, "test_accuracy": metrics.accuracy(test_labels, scored),
-        "answered_a_class": float(valid.mean()), "model": model, "tokenizer": tokenizer,
+        "seconds": seconds, "test_accuracy": float((predictions == test_labels).mean()),
+        "answered_a_class": float((predictions >= 0).mean()), "model": model, "tokenizer": tokenizer,
     }

@@ -18,7 +18,7 @@ import numpy  # host-side: batches and metrics
 from .. import backend as B
 from .. import functional as F
 from .. import metrics
-from ..datasets.labeled import load_task
+from ..datasets.labeled import load_task, stratified_subset
 from ..models.gpt import GPT, GPTConfig
 from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
 from ..tensor import no_grad
@@ -55,6 +55,11 @@ class FinetuneConfig:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.task not in ("sentiment", "spam"):
             raise ValueError(f"unknown task {self.task!r}; choose one of sentiment, spam")
+        for name in ("epochs", "batch_size", "max_len", "last_n"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} (--{name.replace('_', '-')}) must be at least 1, got {getattr(self, name)}")
+        if self.train_limit is not None and self.train_limit < 2:
+            raise ValueError(f"train_limit (--train-limit) must be at least 2, one example per class, got {self.train_limit}")
 
 
 def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int = 64, max_len: int | None = None) -> numpy.ndarray:
@@ -67,7 +72,7 @@ def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
-            logits = model(ids, B.asarray(mask, device))  # ids stay host arrays: checked there, then copied
+            logits = model(ids, mask)  # host arrays: the ids are checked there, both are copied to the device
             predictions[idx] = B.to_numpy(logits.data.argmax(axis=-1))
     return predictions
 
@@ -96,7 +101,7 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
     rng = numpy.random.default_rng(config.seed)
     texts, labels = list(task.train.texts), numpy.asarray(task.train.labels)
     if config.train_limit is not None and config.train_limit < len(texts):
-        keep = _stratified_subset(labels, config.train_limit, rng)
+        keep = stratified_subset(labels, config.train_limit, rng)
         texts, labels = [texts[i] for i in keep], labels[keep]
     max_len = min(config.max_len, model.gpt.config.block_size)
     encoded = encode_texts(tokenizer, texts, max_len)
@@ -117,7 +122,7 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
             for group in optimizer.param_groups:
                 group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
-            logits = model(ids, B.asarray(mask, config.device))  # ids and labels: host arrays, checked there
+            logits = model(ids, mask)  # ids, mask and labels: host arrays, checked there, then copied
             loss = F.cross_entropy(logits, labels[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -170,17 +175,6 @@ def _save(config, model, tokenizer, task, y_pred, result) -> None:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-
-
-def _stratified_subset(labels, n: int, rng) -> numpy.ndarray:
-    """``n`` indices keeping the class proportions (at least one example of each class)."""
-    chosen = []
-    classes = numpy.unique(labels)
-    for c in classes:
-        members = numpy.flatnonzero(labels == c)
-        k = max(1, round(n * len(members) / len(labels)))
-        chosen.extend(rng.choice(members, size=min(k, len(members)), replace=False))
-    return numpy.sort(numpy.asarray(chosen[:n] if len(chosen) > n else chosen))
 
 
 def _progress(total: int, enabled: bool, desc: str):

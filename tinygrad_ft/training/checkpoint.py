@@ -100,14 +100,21 @@ def load_checkpoint(path, device: str = "cpu") -> Checkpoint:
         raise CheckpointError(f"{path} is not a readable checkpoint (.npz): {e}") from e
     if "__meta__" not in files:
         raise CheckpointError(f"{path} is an .npz file but not a tinygrad_ft checkpoint (no __meta__ entry)")
-    header = json.loads(files.pop("__meta__").tobytes().decode("utf-8"))
-    if header.get("format") != FORMAT:
+    try:
+        header = json.loads(files.pop("__meta__").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: its header (__meta__) is damaged: {e}") from e
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a tinygrad_ft checkpoint (format {header.get('format')!r})")
     if header.get("version", 0) > VERSION:
         raise CheckpointError(f"{path} was written by a newer tinygrad_ft (format version {header['version']} > {VERSION})")
-    model_state = {name: B.asarray(files[f"model/{name}"], device) for name in header["model_keys"]}
-    optimizer_state = _join(header["optimizer"], files, device) if header["optimizer"] is not None else None
-    return Checkpoint(path, model_state, optimizer_state, header["meta"])
+    try:
+        model_state = {name: B.asarray(files[f"model/{name}"], device) for name in header["model_keys"]}
+        optimizer_state = _join(header["optimizer"], files, device) if header["optimizer"] is not None else None
+        meta = header["meta"]
+    except KeyError as e:
+        raise CheckpointError(f"{path} is damaged: its header names {e.args[0]!r}, which is not in the file") from e
+    return Checkpoint(path, model_state, optimizer_state, meta)
 
 
 def export_weights(source, target, note: str = "") -> Path:

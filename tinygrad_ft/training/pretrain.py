@@ -105,6 +105,8 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
         state = load_checkpoint(resume, config.device)
         if state.meta.get("kind") != "pretrain":
             raise CheckpointError(f"{resume} is not a pre-training checkpoint (kind {state.meta.get('kind')!r})")
+        if state.optimizer_state is None:
+            raise CheckpointError(f"{resume} holds no optimizer state (exported weights?): it can be loaded, not resumed")
         tokenizer = Tokenizer.from_json(state.meta["tokenizer"])
         model_config = GPTConfig.from_dict(state.meta["model_config"])
     else:
@@ -245,6 +247,8 @@ def plot_loss_curve(history: dict, path) -> Path | None:
 def load_pretrained(path, device: str = "cpu"):
     """A GPT and its tokenizer from a checkpoint (pre-trained or shipped in data/checkpoints/)."""
     state = load_checkpoint(path, device)
+    if state.meta.get("kind") == "classifier":
+        raise CheckpointError(f"{path} is a fine-tuned classifier (tinygrad-ft finetune), not a language model")
     if "model_config" not in state.meta or "tokenizer" not in state.meta:
         raise CheckpointError(f"{path} holds no model config or tokenizer; is it a GPT checkpoint?")
     model = GPT(GPTConfig.from_dict(state.meta["model_config"])).to(device)
