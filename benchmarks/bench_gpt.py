@@ -18,27 +18,41 @@ import sys
 import time
 from pathlib import Path
 
+from tinygrad_ft.models.presets import PRESETS
+from tinygrad_ft.training import TrainConfig
+
 ROOT = Path(__file__).resolve().parents[1]
-BABY = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12)
+SHAPE = ("n_layer", "n_head", "n_embd", "block_size")
+BABY = {k: PRESETS["baby"][k] for k in SHAPE} | {"batch_size": TrainConfig.batch_size}  # what tinygrad-ft pretrain runs
 
 
 def data(block_size):
     import numpy as np
 
-    from tinygrad_ft.datasets.text import default_corpus_path, load_text, train_val_split
+    from tinygrad_ft.datasets.text import load_text, train_val_split
+    from tinygrad_ft.paths import SHAKESPEARE, data_path
     from tinygrad_ft.tokenizers import build_tokenizer
 
-    text = load_text(default_corpus_path())
+    text = load_text(data_path(SHAKESPEARE))
     tok = build_tokenizer("char", text)
     ids = np.asarray(tok.encode(text), dtype=np.int64)
     train, val = train_val_split(ids, 0.1)
     return tok.vocab_size, train, val
 
 
+def train_config(args):
+    """The pre-training settings users get (``tinygrad-ft pretrain``), for this many steps."""
+    from tinygrad_ft.training import TrainConfig
+
+    return TrainConfig(max_iters=args.iters, batch_size=args.batch_size, device=args.device, progress=False)
+
+
 def lr_at(step, args):
+    """PyTorch's learning rate at ``step``: the same warmup and cosine as ours."""
     from tinygrad_ft.optim import warmup_cosine_lr
 
-    return warmup_cosine_lr(step, 1e-3, min(100, args.iters // 10), args.iters, 1e-4)
+    config = train_config(args)
+    return warmup_cosine_lr(step, config.lr, config.warmup_iters, config.max_iters, config.min_lr)
 
 
 def run(framework: str, args) -> dict:
@@ -52,34 +66,30 @@ def run(framework: str, args) -> dict:
     rng = np.random.default_rng(1337)
     if framework == "ours":
         import tinygrad_ft as tg
-        from tinygrad_ft import backend as B
+        from tinygrad_ft.backend import get_backend, keep_freed_memory
         from tinygrad_ft.models.gpt import GPT, GPTConfig
-        from tinygrad_ft.optim import AdamW, clip_grad_norm_, weight_decay_groups
+        from tinygrad_ft.training import make_optimizer, next_token_loss, train_step
 
-        B.keep_freed_memory()
+        keep_freed_memory()
         tg.manual_seed(1337)
-        cfg = GPTConfig(vocab_size=vocab, block_size=args.block_size, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd)
+        cfg = GPTConfig(vocab_size=vocab, block_size=args.block_size, n_layer=args.n_layer, n_head=args.n_head,
+                        n_embd=args.n_embd)
         model = GPT(cfg).to(args.device)
-        opt = AdamW(weight_decay_groups(model, 0.1), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+        config = train_config(args)
+        optimizer, scheduler = make_optimizer(model, config)  # AdamW and its schedule, as pretrain() makes them
 
-        def step(x, y, lr):
-            for g in opt.param_groups:
-                g["lr"] = lr
-            _, loss = model(x, y)  # host batches, as pretrain() passes them
-            opt.zero_grad()
-            loss.backward()
-            clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            return loss.data
+        def step(x, y, lr):  # exactly pretrain()'s step; its scheduler sets lr (the same value as lr_at)
+            return train_step(model, (x, y), next_token_loss, optimizer, scheduler, config.grad_clip).data
 
         def evaluate(split):
             erng = np.random.default_rng(0)
             with tg.no_grad():
-                return float(np.mean([float(model(*get_batch(split, args.batch_size, args.block_size, erng))[1].data) for _ in range(args.eval_iters)]))
+                batches = [get_batch(split, args.batch_size, args.block_size, erng) for _ in range(args.eval_iters)]
+                return float(np.mean([float(model(*b)[1].data) for b in batches]))
 
         def sync():  # on a GPU, wait for the step's kernels (as torch.cuda.synchronize below)
             if args.device == "cuda":
-                B.get_backend("cuda").xp.cuda.get_current_stream().synchronize()
+                get_backend("cuda").xp.cuda.get_current_stream().synchronize()
     else:
         import torch
 
@@ -89,11 +99,13 @@ def run(framework: str, args) -> dict:
         from tinygrad_ft.models.gpt import GPTConfig
 
         torch.manual_seed(1337)
-        cfg = GPTConfig(vocab_size=vocab, block_size=args.block_size, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd)
+        cfg = GPTConfig(vocab_size=vocab, block_size=args.block_size, n_layer=args.n_layer, n_head=args.n_head,
+                        n_embd=args.n_embd)
         model = TorchGPT(cfg).to(args.device)
         decay = [p for p in model.parameters() if p.dim() >= 2]
         no_decay = [p for p in model.parameters() if p.dim() < 2]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
+        groups = [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
+        opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
 
         def step(x, y, lr):
             for g in opt.param_groups:
@@ -108,7 +120,8 @@ def run(framework: str, args) -> dict:
         def evaluate(split):
             erng = np.random.default_rng(0)
             with torch.no_grad():
-                return float(np.mean([model(*[torch.from_numpy(a).to(args.device) for a in get_batch(split, args.batch_size, args.block_size, erng)])[1].item() for _ in range(args.eval_iters)]))
+                batches = [get_batch(split, args.batch_size, args.block_size, erng) for _ in range(args.eval_iters)]
+                return float(np.mean([model(*[torch.from_numpy(a).to(args.device) for a in b])[1].item() for b in batches]))
 
         def sync():
             if args.device == "cuda":
@@ -166,7 +179,8 @@ def main():
         print(json.dumps(run(args.only, args)))
         return
 
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    threads = str(args.threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     results = {}
     for fw in ("ours", "torch"):
         cmd = [sys.executable, __file__, "--only", fw] + [a for a in sys.argv[1:] if a != "--json" and not a.endswith(".json")]
@@ -181,7 +195,8 @@ def main():
     print(f"config: {config}")
     print(f"{'':10} {'ms/step':>9} {'cpu ms/step':>12} {'peak RSS MB':>12} {'run s':>8} {'val loss':>9}")
     for name, r in results.items():
-        print(f"{name:10} {r['ms_per_step_median']:9.2f} {r['cpu_ms_per_step_median']:12.2f} {r['peak_rss_mb']:12.0f} {r['run_seconds']:8.1f} {r.get('val_loss', float('nan')):9.4f}")
+        print(f"{name:10} {r['ms_per_step_median']:9.2f} {r['cpu_ms_per_step_median']:12.2f} {r['peak_rss_mb']:12.0f} "
+              f"{r['run_seconds']:8.1f} {r.get('val_loss', float('nan')):9.4f}")
     print(f"ratio ours/torch (ms per step): {ratio:.2f}x")
     # CPU time counts only the time this process ran, not the time it waited for a core: with
     # --threads 1 it hardly moves when other processes share the machine (wall time does)

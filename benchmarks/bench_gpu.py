@@ -37,9 +37,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CONFIGS = {
-    "baby": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12),
-    "large": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64),
+from tinygrad_ft.models.presets import PRESETS  # noqa: E402  (after the path is set)
+from tinygrad_ft.training import TrainConfig  # noqa: E402
+
+SHAPE = ("n_layer", "n_head", "n_embd", "block_size")
+CONFIGS = {  # the presets' shapes; "large" is the "small" preset at batch 64
+    "baby": {k: PRESETS["baby"][k] for k in SHAPE} | {"batch_size": TrainConfig.batch_size},
+    "large": {k: PRESETS["small"][k] for k in SHAPE} | {"batch_size": 64},
 }
 RUNNERS = ("ours", "ours-plain", "torch")
 LABELS = {"ours": "ours (CuPy)", "ours-plain": "ours, no fused kernels", "torch": "PyTorch CUDA eager"}
@@ -47,11 +51,11 @@ LABELS = {"ours": "ours (CuPy)", "ours-plain": "ours, no fused kernels", "torch"
 
 def gpu_problem() -> str | None:
     """Why ours cannot run on a GPU here (None if it can)."""
-    from tinygrad_ft import backend as B
+    from tinygrad_ft.backend import DeviceError, get_backend
 
     try:
-        B.get_backend("cuda")
-    except B.DeviceError as e:
+        get_backend("cuda")
+    except DeviceError as e:
         return str(e)
     return None
 
@@ -70,10 +74,11 @@ def batches(config: dict, count: int, seed: int = 1337):
     """``count`` (x, y) int64 host batches of the character-level corpus, and its vocabulary size."""
     import numpy as np
 
-    from tinygrad_ft.datasets.text import default_corpus_path, get_batch, load_text, train_val_split
+    from tinygrad_ft.datasets.text import get_batch, load_text, train_val_split
+    from tinygrad_ft.paths import SHAKESPEARE, data_path
     from tinygrad_ft.tokenizers import build_tokenizer
 
-    text = load_text(default_corpus_path())
+    text = load_text(data_path(SHAKESPEARE))
     tokenizer = build_tokenizer("char", text)
     train, _ = train_val_split(np.asarray(tokenizer.encode(text), dtype=np.int64), 0.1)
     rng = np.random.default_rng(seed)
@@ -91,23 +96,18 @@ def run_ours(config: dict, warmup: int, iters: int) -> dict:
     import cupy
 
     import tinygrad_ft as tg
-    from tinygrad_ft import backend as B
-    from tinygrad_ft import kernels
+    from tinygrad_ft.backend import kernels
     from tinygrad_ft.models.gpt import GPT
-    from tinygrad_ft.optim import AdamW, clip_grad_norm_, weight_decay_groups
+    from tinygrad_ft.training import TrainConfig, make_optimizer, next_token_loss, train_step
 
     vocab_size, data = batches(config, warmup + iters)
     tg.manual_seed(1337)
     model = GPT(model_config(config, vocab_size)).to("cuda")
-    optimizer = AdamW(weight_decay_groups(model, 0.1), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    train_config = TrainConfig(max_iters=warmup + iters, batch_size=config["batch_size"], device="cuda", progress=False)
+    optimizer, scheduler = make_optimizer(model, train_config)  # AdamW and its schedule, as pretrain() makes them
 
-    def step(x, y):
-        _, loss = model(B.asarray(x, "cuda"), B.asarray(y, "cuda"))
-        optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        return loss.data
+    def step(x, y):  # exactly pretrain()'s step: host batches, checked there and copied in the model
+        return train_step(model, (x, y), next_token_loss, optimizer, scheduler, train_config.grad_clip).data
 
     def sync():
         cupy.cuda.get_current_stream().synchronize()
@@ -209,7 +209,8 @@ def main() -> int:
             env = dict(os.environ)
             if runner == "ours-plain":
                 env["TINYGRAD_FT_KERNELS"] = "0"
-            cmd = [sys.executable, __file__, "--child", runner, config_name, "--iters", str(args.iters), "--warmup", str(args.warmup)]
+            cmd = [sys.executable, __file__, "--child", runner, config_name,
+                   "--iters", str(args.iters), "--warmup", str(args.warmup)]
             out = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if out.returncode != 0:
                 print(f"bench_gpu: {LABELS[runner]} on {config_name} failed:\n{out.stderr}", file=sys.stderr)

@@ -20,8 +20,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tinygrad_ft.finetune.classification import FinetuneConfig, train_classifier
 from tinygrad_ft.finetune.sft import sft
-from tinygrad_ft.finetune.train import FinetuneConfig, finetune
 
 OUT = Path(__file__).resolve().parent / "results"
 METHODS = ("head", "last-block", "full", "lora")
@@ -29,7 +29,7 @@ BUDGETS = (50, 100, 200, 500, None)
 
 
 def run(task, method, scratch, epochs, limit=None, seed=0):
-    r = finetune(FinetuneConfig(task=task, method=method, from_scratch=scratch, epochs=epochs, train_limit=limit,
+    r = train_classifier(FinetuneConfig(task=task, method=method, from_scratch=scratch, epochs=epochs, train_limit=limit,
                                 seed=seed, progress=False), log=lambda *a: None)
     f1 = {name: r["report"][name]["f1-score"] for name in r["report"] if name not in ("accuracy", "macro avg", "weighted avg")}
     row = {"task": task, "method": method, "init": "scratch" if scratch else "pretrained", "train_examples": r["train_examples"],
@@ -78,7 +78,8 @@ def main():
                          and r["init"] == ("scratch" if scratch else "pretrained")]
                 # small budgets get more epochs (few steps otherwise); "all" reuses the methods table's run
                 reuse = reuse or (cached("curve", "sentiment", "full", "scratch" if scratch else "pretrained", n) if n else [])
-                curve.append(reuse[0] if reuse else run("sentiment", "full", scratch, epochs if n is None or n > 200 else 3 * epochs, n))
+                budget = epochs if n is None or n > 200 else 3 * epochs
+                curve.append(reuse[0] if reuse else run("sentiment", "full", scratch, budget, n))
                 save()
     if not args.skip_sft:
         results["sft"] = []
@@ -102,7 +103,8 @@ def tables(results) -> str:
                   "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in results["methods"]:
             f1_pos = list(r["f1"].values())[-1]
-            lines.append(f"| {r['task']} | {r['method']} | {r['init']} | {r['trainable']:,} | {100 * r['trainable'] / r['total']:.1f} "
+            lines.append(f"| {r['task']} | {r['method']} | {r['init']} | {r['trainable']:,} | "
+                         f"{100 * r['trainable'] / r['total']:.1f} "
                          f"| {r['seconds']} | {r['test_accuracy']:.3f} | {r['macro_f1']:.3f} | {f1_pos:.3f} |")
         lines.append("")
     if "curve" in results:

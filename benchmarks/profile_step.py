@@ -45,19 +45,21 @@ def main():
     import numpy as np
 
     import tinygrad_ft as tg
+    import tinygrad_ft.autograd.ops  # noqa: F401
     import tinygrad_ft.functional  # noqa: F401  (every Function subclass is defined)
-    import tinygrad_ft.ops  # noqa: F401
-    from tinygrad_ft import backend as B
+    from tinygrad_ft.autograd.tensor import Function
+    from tinygrad_ft.backend import keep_freed_memory
     from tinygrad_ft.models.gpt import GPT, GPTConfig
-    from tinygrad_ft.optim import AdamW, clip_grad_norm_, weight_decay_groups
-    from tinygrad_ft.tensor import Function
+    from tinygrad_ft.optim import clip_grad_norm_
+    from tinygrad_ft.training import TrainConfig, make_optimizer
 
     clock = time.perf_counter if args.clock == "wall" else time.process_time
-    B.keep_freed_memory()
+    keep_freed_memory()
     tg.manual_seed(0)
-    cfg = GPTConfig(vocab_size=args.vocab_size, block_size=args.block_size, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd)
+    cfg = GPTConfig(vocab_size=args.vocab_size, block_size=args.block_size, n_layer=args.n_layer, n_head=args.n_head,
+                    n_embd=args.n_embd)
     model = GPT(cfg)
-    opt = AdamW(weight_decay_groups(model, 0.1), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    opt, _ = make_optimizer(model, TrainConfig(progress=False))  # AdamW as pretrain() makes it
     rng = np.random.default_rng(0)
     x = rng.integers(0, args.vocab_size, (args.batch_size, args.block_size))
     y = rng.integers(0, args.vocab_size, (args.batch_size, args.block_size))
@@ -93,7 +95,7 @@ def main():
 
     phases = Counter()
 
-    def step(record):
+    def step(record):  # training.train_step, cut into its phases to time each
         t0 = clock()
         _, loss = model(x, y)
         t1 = clock()
@@ -121,7 +123,8 @@ def main():
     n = args.steps
     ms = lambda s: 1000 * s / n  # noqa: E731
     totals.sort()
-    print(f"threads {args.threads}, clock {args.clock}, {n} steps: median {1000 * totals[n // 2]:.1f} ms/step, mean {ms(sum(totals)):.1f}")
+    print(f"threads {args.threads}, clock {args.clock}, {n} steps: median {1000 * totals[n // 2]:.1f} ms/step, mean "
+          f"{ms(sum(totals)):.1f}")
     print("  " + ", ".join(f"{k} {ms(v):.1f}" for k, v in phases.items()))
     print(f"{'op':28s} {'calls':>6s} {'fwd ms':>8s} {'bwd ms':>8s} {'total':>8s}")
     for name in sorted(set(fwd) | set(bwd), key=lambda k: -(fwd[k] + bwd[k])):

@@ -1,7 +1,7 @@
 """Shared fixtures: the devices every op test runs on, and seeded random inputs.
 
 Each op test is parametrized over ``cpu``, ``strict`` (the CuPy stand-in that refuses NumPy
-leaks, see ``tinygrad_ft.testing.strict``) and ``cuda``; without a GPU the ``cuda`` cases show
+leaks, see ``tinygrad_ft.backend.strict``) and ``cuda``; without a GPU the ``cuda`` cases show
 as skipped, never vanish.
 """
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import get_default_dtype, set_default_dtype
 
 
 def _cuda_skip_reason():
@@ -37,10 +37,10 @@ def device(request):
 @pytest.fixture
 def float64():
     """New tensors default to float64 inside the test (precise comparisons between devices)."""
-    previous = B.get_default_dtype()
-    B.set_default_dtype("float64")
+    previous = get_default_dtype()
+    set_default_dtype("float64")
     yield
-    B.set_default_dtype(previous)
+    set_default_dtype(previous)
 
 
 @pytest.fixture(scope="session")

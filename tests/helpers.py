@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import asarray, to_numpy
 
 try:
     import torch
@@ -34,7 +34,7 @@ def random_inputs(shapes, seed=0, positive=False, low=None):
 
 
 def to_device(array, device):
-    return B.asarray(array, device)
+    return asarray(array, device)
 
 
 def check_op(reference, ours, shapes, device="cpu", positive=False, tol=1e-7, eps=1e-6, seed=0, extra=()):
@@ -68,6 +68,7 @@ def compare_with_torch(reference, ours, arrays, extra=(), device="cpu", atol=1e-
     out.backward(to_device(seed, device))
     for i, (x, t) in enumerate(zip(xs, ts)):
         if t.grad is None:
-            assert x.grad is None or not np.any(B.to_numpy(x.grad)), f"input {i}: PyTorch gives no gradient"
+            assert x.grad is None or not np.any(to_numpy(x.grad)), f"input {i}: PyTorch gives no gradient"
             continue
-        np.testing.assert_allclose(B.to_numpy(x.grad), t.grad.numpy(), atol=atol, rtol=1e-9, err_msg=f"gradient of input {i} differs from PyTorch")
+        np.testing.assert_allclose(to_numpy(x.grad), t.grad.numpy(), atol=atol, rtol=1e-9, err_msg=f"gradient of input {i} "
+                                                                                                   "differs from PyTorch")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import asarray, to_numpy
 
 SHAPE_PAIRS = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=1, max_side=3)
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -45,15 +45,15 @@ def test_broadcast_gradients_are_summed_back_to_each_inputs_shape(name, device, 
     if name == "div":
         b = np.where(b < 0, b - 0.5, b + 0.5)  # away from 0
 
-    ta = tg.Tensor(B.asarray(a, device), requires_grad=True)
-    tb = tg.Tensor(B.asarray(b, device), requires_grad=True)
+    ta = tg.Tensor(asarray(a, device), requires_grad=True)
+    tb = tg.Tensor(asarray(b, device), requires_grad=True)
     out = op(ta, tb)
     assert out.shape == out_shape
     out.backward(seed_grad)
 
     assert (ta.grad.shape, tb.grad.shape) == (tuple(shape_a), tuple(shape_b))
-    np.testing.assert_allclose(B.to_numpy(ta.grad), sum_to(seed_grad * d_a(a, b), shape_a), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(B.to_numpy(tb.grad), sum_to(seed_grad * d_b(a, b), shape_b), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(ta.grad), sum_to(seed_grad * d_a(a, b), shape_a), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(tb.grad), sum_to(seed_grad * d_b(a, b), shape_b), rtol=1e-12, atol=1e-12)
 
 
 @SETTINGS

@@ -5,7 +5,7 @@ import pytest
 
 import tinygrad_ft as tg
 from tinygrad_ft.models.gpt import GPT, GPTConfig
-from tinygrad_ft.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinygrad_ft.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 TINY = GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=1, n_embd=4)
 

@@ -8,7 +8,9 @@ from tinygrad_ft.course import ENV_VAR, budget, fast_mode, mode_name
 @pytest.mark.parametrize("value", ["1", "yes", "true", "fast"])
 def test_fast_mode_is_on_for_a_set_variable(monkeypatch, value):
     monkeypatch.setenv(ENV_VAR, value)
-    assert fast_mode() and budget(full=2000, fast=20) == 20 and mode_name() == "fast"
+    assert fast_mode()
+    assert budget(full=2000, fast=20) == 20
+    assert mode_name() == "fast"
 
 
 @pytest.mark.parametrize("value", [None, "", "0", "false", "No"])
@@ -17,7 +19,9 @@ def test_full_mode_is_the_default_and_zero_turns_fast_mode_off(monkeypatch, valu
         monkeypatch.delenv(ENV_VAR, raising=False)
     else:
         monkeypatch.setenv(ENV_VAR, value)
-    assert not fast_mode() and budget(full=2000, fast=20) == 2000 and mode_name() == "full"
+    assert not fast_mode()
+    assert budget(full=2000, fast=20) == 2000
+    assert mode_name() == "full"
 
 
 def test_the_lessons_conftest_turns_fast_mode_on_unless_told_otherwise():

@@ -12,7 +12,6 @@ import pytest
 
 from tinygrad_ft.datasets import (
     TextBatches,
-    default_corpus_path,
     get_batch,
     load_sentiment,
     load_spam,
@@ -20,6 +19,7 @@ from tinygrad_ft.datasets import (
     load_text,
     train_val_split,
 )
+from tinygrad_ft.paths import SHAKESPEARE, data_dir, data_path
 
 # ---- the bundled files are the ones SOURCE.md describes ------------------------------------
 
@@ -33,7 +33,7 @@ from tinygrad_ft.datasets import (
     ],
 )
 def test_bundled_data_file_matches_its_source_md_hash(relpath, sha256):
-    path = default_corpus_path().parents[1] / relpath
+    path = data_dir() / relpath
     assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256
 
 
@@ -41,8 +41,9 @@ def test_bundled_data_file_matches_its_source_md_hash(relpath, sha256):
 
 
 def test_load_text_reads_the_bundled_corpus_whole():
-    text = load_text(default_corpus_path())
-    assert len(text) == 1_115_394 and text.startswith("First Citizen:")
+    text = load_text(data_path(SHAKESPEARE))
+    assert len(text) == 1_115_394
+    assert text.startswith("First Citizen:")
 
 
 def test_load_text_missing_file_names_it_and_points_to_the_corpus(tmp_path):
@@ -72,7 +73,8 @@ def test_load_text_keeps_crlf_line_endings(tmp_path):
 
 def test_train_val_split_is_contiguous_90_10():
     train, val = train_val_split(list(range(100)))
-    assert train.tolist() == list(range(90)) and val.tolist() == list(range(90, 100))
+    assert train.tolist() == list(range(90))
+    assert val.tolist() == list(range(90, 100))
     assert train.dtype == np.int64
 
 
@@ -84,14 +86,16 @@ def test_train_val_split_rejects_a_fraction_outside_0_1():
 def test_get_batch_targets_are_inputs_shifted_by_one():
     ids = np.arange(1000)
     x, y = get_batch(ids, batch_size=8, block_size=16, rng=np.random.default_rng(0))
-    assert x.shape == y.shape == (8, 16) and x.dtype == y.dtype == np.int64
+    assert x.shape == y.shape == (8, 16)
+    assert x.dtype == y.dtype == np.int64
     np.testing.assert_array_equal(y, x + 1)  # ids[i] == i, so the next token is x + 1
 
 
 def test_get_batch_can_use_the_very_last_token():
     ids = np.arange(5)  # block_size 4: the only window is [0..3] -> [1..4]
     x, y = get_batch(ids, batch_size=3, block_size=4, rng=np.random.default_rng(0))
-    assert x.tolist() == [[0, 1, 2, 3]] * 3 and y.tolist() == [[1, 2, 3, 4]] * 3
+    assert x.tolist() == [[0, 1, 2, 3]] * 3
+    assert y.tolist() == [[1, 2, 3, 4]] * 3
 
 
 def test_get_batch_same_seed_same_batches():
@@ -155,7 +159,9 @@ def test_spam_keeps_5171_distinct_texts_4518_ham_653_spam():
 def test_no_text_appears_in_two_splits(name):
     task = load_task(name)
     train, val, test = set(task.train.texts), set(task.val.texts), set(task.test.texts)
-    assert not (train & val) and not (train & test) and not (val & test)
+    assert not (train & val)
+    assert not (train & test)
+    assert not (val & test)
 
 
 @pytest.mark.parametrize("name, total", [("sentiment", 3000), ("spam", 5171)])
@@ -177,7 +183,8 @@ def test_splits_are_stratified_80_10_10_within_one_per_class(name):
 
 def test_load_task_is_deterministic_within_a_run():
     a, b = load_task("spam"), load_task("spam")
-    assert a.test.texts == b.test.texts and a.train.labels == b.train.labels
+    assert a.test.texts == b.test.texts
+    assert a.train.labels == b.train.labels
 
 
 def test_load_task_is_the_same_whatever_the_python_hash_seed():
@@ -191,12 +198,14 @@ def test_load_task_is_the_same_whatever_the_python_hash_seed():
         ).stdout
         for seed in ("1", "2")
     }
-    assert len(digests) == 1 and len(digests.pop().strip()) == 64  # one digest, and a real one
+    assert len(digests) == 1
+    assert len(digests.pop().strip()) == 64
 
 
 def test_load_task_class_names_and_sources():
     sentiment, spam = load_task("sentiment"), load_task("spam")
-    assert sentiment.class_names == ["negative", "positive"] and spam.class_names == ["ham", "spam"]
+    assert sentiment.class_names == ["negative", "positive"]
+    assert spam.class_names == ["ham", "spam"]
     assert set(sentiment.test.sources) == {"amazon", "imdb", "yelp"}
 
 

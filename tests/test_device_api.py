@@ -1,6 +1,6 @@
 """The device API, end to end: tensors, modules, optimizers, checkpoints, batches, the command line.
 
-Run on the strict device (the CuPy stand-in, see ``tinygrad_ft.testing.strict``) so they run
+Run on the strict device (the CuPy stand-in, see ``tinygrad_ft.backend.strict``) so they run
 everywhere; tests/test_gpu.py repeats the numbers on a real GPU. A machine without CuPy
 that is asked for "cuda" is simulated by hiding CuPy (``sys.modules["cupy"] = None`` makes
 ``import cupy`` fail as if it were not installed).
@@ -15,15 +15,16 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
 from tinygrad_ft import nn
+from tinygrad_ft.backend import BACKENDS, FACTORIES, CudaBackend, asarray, get_backend, is_array, to_numpy
+from tinygrad_ft.backend.strict import StrictArray
 from tinygrad_ft.cli import main
 from tinygrad_ft.datasets.text import TextBatches
+from tinygrad_ft.models import load_pretrained
 from tinygrad_ft.models.gpt import GPT, GPTConfig
-from tinygrad_ft.optim import SGD, Adam, AdamW, clip_grad_norm_
-from tinygrad_ft.testing.strict import StrictArray
-from tinygrad_ft.training.checkpoint import load_checkpoint, save_checkpoint
-from tinygrad_ft.training.pretrain import TrainConfig, load_pretrained, pretrain
+from tinygrad_ft.nn.checkpoint import load_checkpoint, save_checkpoint
+from tinygrad_ft.optim import SGD, Adam, AdamW
+from tinygrad_ft.training import TrainConfig, next_token_loss, pretrain, train_step
 
 CONFIG = dict(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8)
 INSTALL = "pip install 'tinygrad-ft[gpu]'"
@@ -37,27 +38,23 @@ def gpt(device="cpu"):
 def batch(step: int, device: str):
     rng = np.random.default_rng(step)
     x = rng.integers(0, CONFIG["vocab_size"], (2, CONFIG["block_size"]))
-    return B.asarray(x, device), B.asarray((x + 1) % CONFIG["vocab_size"], device)
+    return asarray(x, device), asarray((x + 1) % CONFIG["vocab_size"], device)
 
 
 def train(model, optimizer, steps, device, start=0):
     losses = []
     for step in range(start, start + steps):
-        _, loss = model(*batch(step, device))
-        optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = train_step(model, batch(step, device), next_token_loss, optimizer, grad_clip=1.0)
         losses.append(float(loss.data))
     return losses
 
 
 def host_state(model) -> dict:
-    return {k: B.to_numpy(v) for k, v in model.state_dict().items()}
+    return {k: to_numpy(v) for k, v in model.state_dict().items()}
 
 
 def state_arrays(optimizer) -> list:
-    return [v for state in optimizer.state.values() for v in state.values() if B.is_array(v)]
+    return [v for state in optimizer.state.values() for v in state.values() if is_array(v)]
 
 
 # ---- tensors -------------------------------------------------------------------------------------
@@ -66,7 +63,8 @@ def state_arrays(optimizer) -> list:
 def test_a_tensor_moves_to_a_device_and_the_gradient_comes_back():
     x = tg.Tensor([1.0, -2.0, 3.0], requires_grad=True)
     y = x.to("strict")
-    assert y.device == "strict" and type(y.data) is StrictArray
+    assert y.device == "strict"
+    assert type(y.data) is StrictArray
     (y * y).sum().backward()
     assert type(x.grad) is np.ndarray
     np.testing.assert_array_equal(x.grad, [2.0, -4.0, 6.0])
@@ -86,7 +84,8 @@ def test_module_to_moves_every_parameter_and_gradient_and_back():
     _, loss = model(*batch(0, "cpu"))
     loss.backward()
     params = list(model.parameters())
-    assert model.to("strict") is model and list(model.parameters()) == params  # the same objects
+    assert model.to("strict") is model
+    assert list(model.parameters()) == params
     assert all(p.device == "strict" and type(p.data) is StrictArray and type(p.grad) is StrictArray for p in params)
     model.to("cpu")
     assert all(type(p.data) is np.ndarray and type(p.grad) is np.ndarray for p in params)
@@ -112,7 +111,8 @@ def test_optimizer_made_before_model_to_keeps_its_state_on_the_parameters_device
     model.to("strict")
     train(model, optimizer, 2, "strict")
     arrays = state_arrays(optimizer)
-    assert arrays and all(type(a) is StrictArray for a in arrays)
+    assert arrays
+    assert all(type(a) is StrictArray for a in arrays)
 
 
 def test_optimizer_state_follows_the_parameters_when_the_model_moves_mid_training():
@@ -155,7 +155,7 @@ def test_a_checkpoint_continues_training_on_another_device(tmp_path, saved_on, l
     expected = train(model, optimizer, 2, saved_on, start=2)  # the run that was not interrupted
 
     checkpoint = load_checkpoint(path, loaded_on)
-    backend = B.get_backend(loaded_on)
+    backend = get_backend(loaded_on)
     assert all(backend.owns(a) for a in checkpoint.model_state.values())
     resumed = GPT(GPTConfig(**CONFIG)).to(loaded_on)
     resumed.load_state_dict(checkpoint.model_state)
@@ -198,7 +198,10 @@ def test_pretraining_resumes_on_another_device(corpus, tmp_path):
 def test_text_batches_come_out_on_the_device():
     batches = TextBatches(np.arange(200) % 7, block_size=8, batch_size=4, seed=0)
     x, y = batches.get_batch("train", device="strict")
-    assert type(x) is StrictArray and type(y) is StrictArray and x.dtype == np.int64 and x.shape == (4, 8)
+    assert type(x) is StrictArray
+    assert type(y) is StrictArray
+    assert x.dtype == np.int64
+    assert x.shape == (4, 8)
     np.testing.assert_array_equal(x.get()[:, 1:], y.get()[:, :-1])
     batches.load_state_dict({"rng": np.random.default_rng(0).bit_generator.state})
     x_cpu, _ = batches.get_batch("train", device="cpu")
@@ -208,7 +211,7 @@ def test_text_batches_come_out_on_the_device():
 def test_token_ids_given_on_the_host_are_copied_to_the_models_device():
     model = gpt("strict")
     x = np.arange(8).reshape(2, 4) % CONFIG["vocab_size"]
-    on_device, _ = model(B.asarray(x, "strict"))
+    on_device, _ = model(asarray(x, "strict"))
     from_host, _ = model(x)  # the embedding copies integer ids to its device, explicitly (checked_indices)
     assert from_host.device == on_device.device == "strict"
     np.testing.assert_array_equal(from_host.numpy(), on_device.numpy())
@@ -221,8 +224,8 @@ def test_token_ids_given_on_the_host_are_copied_to_the_models_device():
 def no_cupy(monkeypatch):
     """This machine as one without CuPy: ``import cupy`` raises ImportError."""
     monkeypatch.setitem(sys.modules, "cupy", None)
-    monkeypatch.delitem(B._backends, "cuda", raising=False)
-    monkeypatch.setitem(B._factories, "cuda", B.CudaBackend)
+    monkeypatch.delitem(BACKENDS, "cuda", raising=False)
+    monkeypatch.setitem(FACTORIES, "cuda", CudaBackend)
 
 
 @pytest.fixture
@@ -231,18 +234,20 @@ def cupy_without_gpu(monkeypatch):
     fake = types.ModuleType("cupy")
     fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 0))
     monkeypatch.setitem(sys.modules, "cupy", fake)
-    monkeypatch.delitem(B._backends, "cuda", raising=False)
-    monkeypatch.setitem(B._factories, "cuda", B.CudaBackend)
+    monkeypatch.delitem(BACKENDS, "cuda", raising=False)
+    monkeypatch.setitem(FACTORIES, "cuda", CudaBackend)
 
 
 def test_cuda_without_cupy_says_what_is_missing_and_how_to_install_it(no_cupy):
     assert not tg.cuda_is_available()
     for ask in (lambda: tg.Tensor([1.0], device="cuda"), lambda: tg.Tensor([1.0]).to("cuda"),
-                lambda: nn.Linear(2, 2).to("cuda"), lambda: tg.zeros((2,), device="cuda"), lambda: B.asarray([1], "cuda")):
+                lambda: nn.Linear(2, 2).to("cuda"), lambda: tg.zeros((2,), device="cuda"), lambda: asarray([1], "cuda")):
         with pytest.raises(tg.DeviceError) as error:
             ask()
         message = str(error.value)
-        assert "CuPy" in message and INSTALL in message and "\n" not in message
+        assert "CuPy" in message
+        assert INSTALL in message
+        assert "\n" not in message
 
 
 @pytest.mark.parametrize("argv", [
@@ -256,21 +261,26 @@ def test_cli_device_cuda_without_cupy_prints_one_line_with_the_install_command(n
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith("tinygrad-ft: error: device 'cuda' needs CuPy") and INSTALL in lines[0]
-    assert "Traceback" not in captured.err and captured.out == ""
+    assert lines[0].startswith("tinygrad-ft: error: device 'cuda' needs CuPy")
+    assert INSTALL in lines[0]
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
     assert list(tmp_path.iterdir()) == []  # it stopped before training or writing anything
 
 
 def test_cli_device_cuda_with_cupy_but_no_gpu_says_so_in_one_line(cupy_without_gpu, capsys):
     assert main(["generate", "--max-tokens", "3", "--device", "cuda"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "needs an NVIDIA GPU" in lines[0]
+    assert len(lines) == 1
+    assert "needs an NVIDIA GPU" in lines[0]
 
 
 def test_cli_an_unknown_device_lists_the_devices(capsys):
     assert main(["generate", "--device", "tpu"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "unknown device 'tpu'" in lines[0] and "cuda" in lines[0]
+    assert len(lines) == 1
+    assert "unknown device 'tpu'" in lines[0]
+    assert "cuda" in lines[0]
 
 
 def test_cli_pretrain_and_generate_run_on_a_device(corpus, tmp_path, capsys):

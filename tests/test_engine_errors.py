@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import BACKENDS, get_backend
 
 # ---- shapes ------------------------------------------------------------------------------------
 
@@ -142,7 +142,7 @@ def test_an_unknown_device_is_named_with_the_choices():
 @pytest.fixture
 def fresh_cuda(monkeypatch):
     """Forget any cuda backend already made, so the next request builds it again."""
-    monkeypatch.delitem(B._backends, "cuda", raising=False)
+    monkeypatch.delitem(BACKENDS, "cuda", raising=False)
     return monkeypatch
 
 
@@ -150,7 +150,7 @@ def test_cuda_without_cupy_says_what_is_missing_and_how_to_install_it(fresh_cuda
     fresh_cuda.setitem(sys.modules, "cupy", None)  # `import cupy` now fails, even where CuPy is installed
     with pytest.raises(tg.DeviceError, match=r"needs CuPy.*pip install 'tinygrad-ft\[gpu\]'"):
         tg.Tensor([1.0], device="cuda")
-    assert "cuda" not in B._backends
+    assert "cuda" not in BACKENDS
 
 
 def test_cuda_without_cupy_is_not_available(fresh_cuda):
@@ -171,13 +171,13 @@ def _fake_cupy(count=None, error=None):
 def test_cuda_with_cupy_but_no_gpu_says_none_was_found(fresh_cuda):
     fresh_cuda.setitem(sys.modules, "cupy", _fake_cupy(count=0))
     with pytest.raises(tg.DeviceError, match="needs an NVIDIA GPU.*found none"):
-        B.get_backend("cuda")
+        get_backend("cuda")
 
 
 def test_cuda_with_a_broken_driver_passes_on_what_cuda_reports(fresh_cuda):
     fresh_cuda.setitem(sys.modules, "cupy", _fake_cupy(error=RuntimeError("cudaErrorInsufficientDriver")))
     with pytest.raises(tg.DeviceError, match="CUDA reports: cudaErrorInsufficientDriver"):
-        B.get_backend("cuda")
+        get_backend("cuda")
 
 
 def test_a_device_error_is_a_runtime_error():

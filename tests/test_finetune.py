@@ -7,12 +7,18 @@ import tinygrad_ft as tg
 from tinygrad_ft import functional as F
 from tinygrad_ft.cli import main
 from tinygrad_ft.finetune import (
-    GPTClassifier, apply_lora, load_lora_state_dict, lora_state_dict, merge_lora, set_trainable, unmerge_lora,
+    GPTClassifier,
+    apply_lora,
+    load_lora_state_dict,
+    lora_state_dict,
+    merge_lora,
+    set_trainable,
+    unmerge_lora,
 )
+from tinygrad_ft.finetune.classification import FinetuneConfig, train_classifier
 from tinygrad_ft.finetune.data import IGNORE_INDEX, pad_batch, sft_batch, sft_example
 from tinygrad_ft.finetune.lora import LoRALinear
 from tinygrad_ft.finetune.sft import answer_length, answer_of, predict_by_generation
-from tinygrad_ft.finetune.train import FinetuneConfig, finetune
 from tinygrad_ft.models.gpt import GPT, GPTConfig
 from tinygrad_ft.tokenizers import build_tokenizer
 from tinygrad_ft.training.pretrain import TrainConfig, pretrain
@@ -49,20 +55,23 @@ def test_padding_a_text_does_not_change_its_prediction(pooling):
 
 def test_pad_batch_pads_right_and_masks_real_tokens():
     ids, mask = pad_batch([[4, 5], [6]], pad_id=0)
-    assert ids.tolist() == [[4, 5], [6, 0]] and mask.tolist() == [[True, True], [True, False]]
+    assert ids.tolist() == [[4, 5], [6, 0]]
+    assert mask.tolist() == [[True, True], [True, False]]
 
 
 def test_head_only_trains_just_the_head():
     model = classifier()
     counts = set_trainable(model, "head")
-    assert counts["trainable"] == 8 * 3 + 3 and counts["total"] == model.num_parameters()
+    assert counts["trainable"] == 8 * 3 + 3
+    assert counts["total"] == model.num_parameters()
     assert all(not p.requires_grad for p in model.gpt.parameters())
 
 
 def test_last_block_trains_the_last_block_final_norm_and_head():
     model = classifier()
     set_trainable(model, "last-block")
-    trainable = {n.split(".")[1] if n.startswith("gpt.") else n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+    trainable = {n.split(".")[1] if n.startswith("gpt.") else n.split(".")[0]
+                 for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {"blocks", "ln_f", "head"}
     assert not any(p.requires_grad for p in model.gpt.blocks[0].parameters())
 
@@ -122,7 +131,8 @@ def test_a_merged_lora_model_gives_the_same_outputs_and_unmerging_restores_the_w
 def test_lora_adapters_save_and_load_on_their_own():
     trained = trained_lora_model()
     state = lora_state_dict(trained)
-    assert state and all(k.endswith(("lora_A", "lora_B")) for k in state)
+    assert state
+    assert all(k.endswith(("lora_A", "lora_B")) for k in state)
     fresh = classifier()
     apply_lora(fresh.gpt, targets=("*.attn.c_attn", "*.mlp.c_fc"), rank=2, alpha=4)
     load_lora_state_dict(fresh, state)
@@ -144,7 +154,8 @@ def test_sft_example_ignores_every_prompt_position():
     inputs, targets = sft_example(tok, "abc", "positive", max_len=40)
     answer = tok.encode(" positive")
     assert len(inputs) == len(targets)
-    assert targets[-len(answer):] == answer and set(targets[: -len(answer)]) == {IGNORE_INDEX}
+    assert targets[-len(answer):] == answer
+    assert set(targets[: -len(answer)]) == {IGNORE_INDEX}
 
 
 def test_sft_loss_counts_only_the_answer_tokens():
@@ -162,10 +173,10 @@ def test_answer_of_reads_the_first_word_as_a_class():
 
 
 def test_generation_has_room_for_the_longest_class_name_and_end_of_text():
-    from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
-    from tinygrad_ft.training.pretrain import load_pretrained
+    from tinygrad_ft.models import load_pretrained
+    from tinygrad_ft.paths import BPE_CHECKPOINT, data_path
 
-    _, tok = load_pretrained(DEFAULT_CHECKPOINT)
+    _, tok = load_pretrained(data_path(BPE_CHECKPOINT))
     assert len(tok.encode(" positive")) == 5  # p|o|s|it|ive: longer than a fixed budget of 4
     assert answer_length(tok, ["negative", "positive"]) == 6
 
@@ -173,10 +184,10 @@ def test_generation_has_room_for_the_longest_class_name_and_end_of_text():
 def test_a_model_that_writes_the_longest_class_name_is_read_in_full():
     """A GPT forced to write " positive" then end-of-text: the whole word must fit the budget,
     and the end-of-text token is not read as part of the word."""
-    from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
-    from tinygrad_ft.training.pretrain import load_pretrained
+    from tinygrad_ft.models import load_pretrained
+    from tinygrad_ft.paths import BPE_CHECKPOINT, data_path
 
-    model, tok = load_pretrained(DEFAULT_CHECKPOINT)
+    model, tok = load_pretrained(data_path(BPE_CHECKPOINT))
     script = tok.encode(" positive") + [tok.eot_id]
 
     class Scripted:  # writes the script, one token per call, whatever the prompt
@@ -215,9 +226,10 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 def test_finetune_runs_and_saves_model_metrics_and_plot(tiny_checkpoint, tmp_path):
-    result = finetune(FinetuneConfig(task="spam", method="lora", checkpoint=tiny_checkpoint, epochs=1, train_limit=40,
+    result = train_classifier(FinetuneConfig(task="spam", method="lora", checkpoint=tiny_checkpoint, epochs=1, train_limit=40,
                                      out_dir=str(tmp_path), progress=False), log=lambda *a: None)
-    assert 0 <= result["test_accuracy"] <= 1 and result["trainable_parameters"] < result["total_parameters"]
+    assert 0 <= result["test_accuracy"] <= 1
+    assert result["trainable_parameters"] < result["total_parameters"]
     assert {p.name for p in tmp_path.iterdir()} >= {"model.npz", "metrics.json", "confusion_matrix.png"}
 
 
@@ -225,15 +237,18 @@ def test_cli_finetune_prints_a_classification_report(tiny_checkpoint, tmp_path, 
     assert main(["finetune", "--task", "sentiment", "--method", "head", "--checkpoint", tiny_checkpoint, "--epochs", "1",
                  "--train-limit", "20", "--out", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "precision" in out and "negative" in out and "test accuracy" in out
+    assert "precision" in out
+    assert "negative" in out
+    assert "test accuracy" in out
 
 
 def test_generating_from_a_classifier_checkpoint_says_what_it_is(tiny_checkpoint, tmp_path, capsys):
-    finetune(FinetuneConfig(task="spam", method="head", checkpoint=tiny_checkpoint, epochs=1, train_limit=20,
+    train_classifier(FinetuneConfig(task="spam", method="head", checkpoint=tiny_checkpoint, epochs=1, train_limit=20,
                             out_dir=str(tmp_path), progress=False), log=lambda *a: None)
     assert main(["generate", "--checkpoint", str(tmp_path / "model.npz"), "--prompt", "a"]) == 1
     err = capsys.readouterr().err
-    assert "is a fine-tuned classifier" in err and len(err.strip().splitlines()) == 1
+    assert "is a fine-tuned classifier" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("max_len", 0), ("last_n", 0), ("train_limit", 1)])
@@ -243,9 +258,10 @@ def test_finetune_config_refuses_numbers_that_cannot_train(field, value):
 
 
 def test_cli_finetune_with_zero_epochs_ends_in_one_line(capsys):
-    assert main(["finetune", "--epochs", "0"]) == 1
+    assert main(["finetune", "--epochs", "0"]) == 2
     err = capsys.readouterr().err
-    assert "epochs (--epochs) must be at least 1, got 0" in err and len(err.strip().splitlines()) == 1
+    assert "epochs (--epochs) must be at least 1, got 0" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -255,4 +271,5 @@ def test_cli_finetune_with_zero_epochs_ends_in_one_line(capsys):
 def test_cli_finetune_bad_names_end_in_one_line_listing_the_choices(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
+    assert message in err
+    assert len(err.strip().splitlines()) == 1

@@ -6,16 +6,16 @@ from helpers import check_op, to_device, torch
 
 import tinygrad_ft as tg
 from tinygrad_ft import functional as F
+from tinygrad_ft.autograd import max_difference
 from tinygrad_ft.backend import to_numpy
-from tinygrad_ft.testing import composed as C
-from tinygrad_ft.testing.composed import max_difference
 
 TF = torch.nn.functional if torch is not None else None
 
 
 def assert_close_to_composed(fused, composed, *inputs):
     value_diff, grad_diff = max_difference(fused, composed, *inputs)
-    assert value_diff < 1e-10 and grad_diff < 1e-10, (value_diff, grad_diff)
+    assert value_diff < 1e-10, (value_diff, grad_diff)
+    assert grad_diff < 1e-10, (value_diff, grad_diff)
 
 
 # ---- linear: weight (in, out), the transpose of PyTorch's ----------------------------------
@@ -40,7 +40,7 @@ def test_linear_without_bias_gradcheck_and_torch(x_shape, n_in, n_out, device):
 
 def test_linear_fused_equals_composed(device):
     x, w, b = (np.random.default_rng(s).standard_normal(shape) for s, shape in enumerate([(2, 3, 4), (4, 5), (5,)]))
-    assert_close_to_composed(F.linear, C.linear, *(to_device(a, device) for a in (x, w, b)))
+    assert_close_to_composed(F.linear, F.linear_composed, *(to_device(a, device) for a in (x, w, b)))
 
 
 def test_linear_shape_errors():
@@ -65,7 +65,8 @@ def test_layer_norm_gradcheck_and_torch(shape, device):
 def test_layer_norm_without_affine_gradcheck_and_torch(shape, device):
     # Without w and b some gradient elements are ~1e-4, where a central difference's absolute
     # error (~1e-11, from rounding and h²) is already ~1e-7 of it: a looser tolerance, a larger h.
-    reference = lambda x: TF.layer_norm(x, (shape[-1],), eps=1e-3)
+    def reference(x):
+        return TF.layer_norm(x, (shape[-1],), eps=1e-3)
     check_op(reference, lambda x: F.layer_norm(x, eps=1e-3), [shape], device, eps=1e-5, tol=1e-6)
 
 
@@ -75,7 +76,7 @@ def test_layer_norm_weight_without_bias(device):
 
 def test_layer_norm_fused_equals_composed(device):
     x, w, b = (np.random.default_rng(s).standard_normal(shape) for s, shape in enumerate([(2, 3, 6), (6,), (6,)]))
-    assert_close_to_composed(F.layer_norm, C.layer_norm, *(to_device(a, device) for a in (x * 3 + 1, w, b)))
+    assert_close_to_composed(F.layer_norm, F.layer_norm_composed, *(to_device(a, device) for a in (x * 3 + 1, w, b)))
 
 
 def test_layer_norm_constant_row_is_finite(device):
@@ -84,7 +85,9 @@ def test_layer_norm_constant_row_is_finite(device):
     with tg.detect_anomaly():
         y = F.layer_norm(x, w, b)
         y.backward(to_device(np.arange(8, dtype="float32").reshape(2, 4), device))
-    assert not y.numpy().any() and y.dtype == np.float32 and x.grad.dtype == np.float32
+    assert not y.numpy().any()
+    assert y.dtype == np.float32
+    assert x.grad.dtype == np.float32
 
 
 def test_layer_norm_checks_shapes():
@@ -110,7 +113,7 @@ def test_embedding_gradcheck_and_torch(ids, vocab, dim, device):
 def test_embedding_fused_equals_composed(device):
     ids = to_device(np.array([[1, 1, 3], [0, 1, 4]]), device)
     weight = np.random.default_rng(9).standard_normal((5, 3))
-    assert_close_to_composed(lambda w: F.embedding(ids, w), lambda w: C.embedding(ids, w), to_device(weight, device))
+    assert_close_to_composed(lambda w: F.embedding(ids, w), lambda w: F.embedding_composed(ids, w), to_device(weight, device))
 
 
 def test_embedding_repeated_ids_add_their_gradients(device):
@@ -163,14 +166,15 @@ def test_dropout_fused_equals_composed(device):
         tg.manual_seed(7)
         return F.dropout(t, p=0.25)
 
-    assert_close_to_composed(fused, lambda t: C.dropout(t, keep, 0.25), x)
+    assert_close_to_composed(fused, lambda t: F.dropout_composed(t, keep, 0.25), x)
 
 
 def test_dropout_expected_value_is_unchanged(device):
     x = tg.ones((200, 100), device=device)
     y = F.dropout(x, p=0.2).numpy()
     assert set(np.unique(y).tolist()) <= {0.0, np.float32(1 / 0.8)}
-    assert abs(y.mean() - 1) < 0.02 and abs((y == 0).mean() - 0.2) < 0.01
+    assert abs(y.mean() - 1) < 0.02
+    assert abs((y == 0).mean() - 0.2) < 0.01
     assert y.dtype == np.float32
 
 

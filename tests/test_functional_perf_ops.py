@@ -6,9 +6,9 @@ import pytest
 from helpers import to_device
 
 import tinygrad_ft as tg
+from tinygrad_ft import functional as F
+from tinygrad_ft.autograd import max_difference
 from tinygrad_ft.functional.attention import packed_self_attention
-from tinygrad_ft.testing import composed as C
-from tinygrad_ft.testing.composed import max_difference
 
 # ---- packed self-attention: split into heads + attention + merge heads, one op -------------
 
@@ -26,7 +26,7 @@ def split_attend_merge(qkv, num_heads, causal, mask):
     batch, time, width = qkv.shape
     head_dim = width // (3 * num_heads)
     heads = qkv.reshape(batch, time, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
-    out = C.scaled_dot_product_attention(heads[0], heads[1], heads[2], causal, mask)
+    out = F.scaled_dot_product_attention_composed(heads[0], heads[1], heads[2], causal, mask)
     return out.transpose(0, 2, 1, 3).reshape(batch, time, width // 3)
 
 
@@ -42,10 +42,13 @@ def test_packed_attention_gradcheck(batch, time, heads, head_dim, causal, mask, 
 def test_packed_attention_equals_composed(batch, time, heads, head_dim, causal, mask, device):
     qkv = to_device(np.random.default_rng(2).standard_normal((batch, time, 3 * heads * head_dim)) * 2, device)
     mask = None if mask is None else to_device(mask, device)
-    fused = lambda t: packed_self_attention(t, heads, causal=causal, attention_mask=mask)
-    composed = lambda t: split_attend_merge(t, heads, causal, mask)
+    def fused(t):
+        return packed_self_attention(t, heads, causal=causal, attention_mask=mask)
+    def composed(t):
+        return split_attend_merge(t, heads, causal, mask)
     value_diff, grad_diff = max_difference(fused, composed, qkv)
-    assert value_diff < 1e-10 and grad_diff < 1e-10, (value_diff, grad_diff)
+    assert value_diff < 1e-10, (value_diff, grad_diff)
+    assert grad_diff < 1e-10, (value_diff, grad_diff)
 
 
 def test_packed_attention_float32_matches_float64(device):
@@ -58,7 +61,8 @@ def test_packed_attention_float32_matches_float64(device):
         out.backward(to_device(np.ones(out.shape, dtype), device))
         assert t.grad.dtype == dtype
         outs.append((out.numpy(), tg.backend.to_numpy(t.grad)))
-    assert np.allclose(outs[0][0], outs[1][0], atol=1e-5) and np.allclose(outs[0][1], outs[1][1], atol=1e-4)
+    assert np.allclose(outs[0][0], outs[1][0], atol=1e-5)
+    assert np.allclose(outs[0][1], outs[1][1], atol=1e-4)
 
 
 def test_packed_attention_rejects_bad_shapes():
@@ -73,9 +77,9 @@ def test_packed_attention_rejects_bad_shapes():
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Blocks of 7 numbers, so that small arrays take the multi-block path (on the CPU)."""
-    from tinygrad_ft.functional import _common
+    from tinygrad_ft.functional import activations
 
-    monkeypatch.setattr(_common, "CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(activations, "CHUNK_ELEMENTS", 7)
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (2, 3, 4), (7,), ()])
@@ -88,24 +92,27 @@ def test_gelu_in_blocks_gradcheck(shape, device, small_chunks):
 @pytest.mark.parametrize("shape", [(3, 5), (2, 3, 4), (7,), ()])
 def test_gelu_in_blocks_equals_composed(shape, device, small_chunks):
     x = to_device(np.random.default_rng(5).standard_normal(shape) * 3, device)
-    value_diff, grad_diff = max_difference(tg.functional.gelu, C.gelu, x)
-    assert value_diff < 1e-10 and grad_diff < 1e-10, (value_diff, grad_diff)
+    value_diff, grad_diff = max_difference(tg.functional.gelu, F.gelu_composed, x)
+    assert value_diff < 1e-10, (value_diff, grad_diff)
+    assert grad_diff < 1e-10, (value_diff, grad_diff)
 
 
 def test_gelu_of_an_empty_array(device, small_chunks):
     t = tg.Tensor(to_device(np.zeros((0, 3)), device), requires_grad=True)
     y = tg.functional.gelu(t)
     y.backward(to_device(np.zeros((0, 3)), device))
-    assert y.shape == (0, 3) and t.grad.shape == (0, 3)
+    assert y.shape == (0, 3)
+    assert t.grad.shape == (0, 3)
 
 
 def test_gelu_large_array_equals_composed():
     """More numbers than one block (the real size of GPT's hidden layer), float64."""
-    from tinygrad_ft.functional._common import CHUNK_ELEMENTS
+    from tinygrad_ft.functional.activations import CHUNK_ELEMENTS
 
     x = np.random.default_rng(6).standard_normal((3, CHUNK_ELEMENTS // 2 + 5)) * 3
-    value_diff, grad_diff = max_difference(tg.functional.gelu, C.gelu, x)
-    assert value_diff < 1e-10 and grad_diff < 1e-10, (value_diff, grad_diff)
+    value_diff, grad_diff = max_difference(tg.functional.gelu, F.gelu_composed, x)
+    assert value_diff < 1e-10, (value_diff, grad_diff)
+    assert grad_diff < 1e-10, (value_diff, grad_diff)
 
 
 def test_gelu_non_contiguous_input(device, small_chunks):
@@ -113,17 +120,17 @@ def test_gelu_non_contiguous_input(device, small_chunks):
     t = tg.Tensor(to_device(x, device), requires_grad=True)
     y = tg.functional.gelu(t.T)  # a transposed view
     y.backward(to_device(np.ones((6, 4)), device))
-    expected = C.gelu(tg.Tensor(x.T.copy())).numpy()
+    expected = F.gelu_composed(tg.Tensor(x.T.copy())).numpy()
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-14)
     assert tg.backend.to_numpy(t.grad).shape == (4, 6)
 
 
 def test_blocks_cover_the_array_once():
-    from tinygrad_ft import backend as B
-    from tinygrad_ft.functional._common import CHUNK_ELEMENTS, chunks
+    from tinygrad_ft.backend import get_backend
+    from tinygrad_ft.functional.activations import CHUNK_ELEMENTS, chunks
 
-    numpy = B.get_backend("cpu").xp
+    numpy = get_backend("cpu").xp
     for size in (0, 1, CHUNK_ELEMENTS, CHUNK_ELEMENTS + 1, 5 * CHUNK_ELEMENTS - 3):
         covered = [i for s in chunks(numpy, size) for i in range(s.start, s.stop)]
         assert covered == list(range(size))
-    assert chunks(B.get_backend("strict").xp, 10 * CHUNK_ELEMENTS) == [slice(0, 10 * CHUNK_ELEMENTS)]  # one block off the CPU
+    assert chunks(get_backend("strict").xp, 10 * CHUNK_ELEMENTS) == [slice(0, 10 * CHUNK_ELEMENTS)]  # one block off the CPU

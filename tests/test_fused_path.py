@@ -13,13 +13,13 @@ import pytest
 from helpers import to_device
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
 from tinygrad_ft import functional as F
-from tinygrad_ft import kernels
+from tinygrad_ft.autograd import max_difference
+from tinygrad_ft.backend import kernels, to_numpy
+from tinygrad_ft.backend.kernels.stand_ins import STAND_INS
 from tinygrad_ft.models.gpt import GPT, GPTConfig
-from tinygrad_ft.optim import SGD, Adam, AdamW, clip_grad_norm_, weight_decay_groups
-from tinygrad_ft.testing.composed import max_difference
-from tinygrad_ft.testing.kernel_stand_ins import STAND_INS
+from tinygrad_ft.optim import SGD, Adam, AdamW, weight_decay_groups
+from tinygrad_ft.training import next_token_loss, train_step
 
 
 def through_stand_ins(op):
@@ -35,7 +35,8 @@ def through_stand_ins(op):
 def check_fused_path(op, *arrays, device, tol=1e-10):
     inputs = [to_device(a, device) if isinstance(a, np.ndarray) else a for a in arrays]
     value_diff, grad_diff = max_difference(through_stand_ins(op), op, *inputs)
-    assert value_diff < tol and grad_diff < tol, (value_diff, grad_diff)
+    assert value_diff < tol, (value_diff, grad_diff)
+    assert grad_diff < tol, (value_diff, grad_diff)
     floats = [to_device(a, device) for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
     others = [a for a in arrays if not (isinstance(a, np.ndarray) and a.dtype.kind == "f")]
     # loose: the comparison above is the precise check; this one catches a wrong factor, sign
@@ -100,10 +101,11 @@ def test_adam_fused_update_equals_the_plain_update(device, make):
                     optimizer.step()
             else:
                 optimizer.step()
-        return param.numpy(), B.to_numpy(optimizer.state_dict()["state"][0]["exp_avg_sq"])
+        return param.numpy(), to_numpy(optimizer.state_dict()["state"][0]["exp_avg_sq"])
 
     (p_fused, v_fused), (p_plain, v_plain) = run(True), run(False)
-    assert np.abs(p_fused - p_plain).max() < 1e-12 and np.abs(v_fused - v_plain).max() < 1e-12
+    assert np.abs(p_fused - p_plain).max() < 1e-12
+    assert np.abs(v_fused - v_plain).max() < 1e-12
 
 
 # ---- a whole GPT training step ------------------------------------------------------------------
@@ -118,13 +120,9 @@ def test_gpt_training_steps_through_the_fused_path_equal_the_plain_ones(device, 
         for _ in range(3):
             ids, targets = data.integers(0, 11, (3, 8)), data.integers(0, 11, (3, 8))
             with kernels.use_stand_ins(STAND_INS if stand_ins else {}):
-                _, loss = model(ids, targets)
-                optimizer.zero_grad()
-                loss.backward()
-                clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-            losses.append(float(B.to_numpy(loss.data)))
-        return losses, {k: B.to_numpy(v) for k, v in model.state_dict().items()}
+                loss = train_step(model, (ids, targets), next_token_loss, optimizer, grad_clip=1.0)
+            losses.append(float(to_numpy(loss.data)))
+        return losses, {k: to_numpy(v) for k, v in model.state_dict().items()}
 
     (fused_losses, fused_state), (plain_losses, plain_state) = run(True), run(False)
     np.testing.assert_allclose(fused_losses, plain_losses, rtol=0, atol=1e-12)
@@ -153,7 +151,8 @@ def test_use_stand_ins_refuses_an_unknown_kernel_name():
 
 def test_the_cross_entropy_stand_in_marks_an_out_of_range_target_with_nan_like_the_kernel():
     losses, _ = STAND_INS["cross_entropy_forward"](np.zeros((2, 3)), np.array([1, 7]))
-    assert np.isfinite(losses[0]) and np.isnan(losses[1])
+    assert np.isfinite(losses[0])
+    assert np.isnan(losses[1])
 
 
 def test_sgd_has_no_fused_kernel_and_steps_the_same_inside_the_block():

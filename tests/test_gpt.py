@@ -5,12 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import requires_torch, torch
 
 import tinygrad_ft as tg
-from tinygrad_ft.gradcheck import numerical_gradient, relative_error
+from tinygrad_ft.autograd.gradcheck import numerical_gradient, relative_error
 from tinygrad_ft.models.gpt import GPT, GPTConfig
-
-from helpers import requires_torch, torch
 
 TINY = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
 
@@ -28,7 +27,8 @@ def batch(seed=0, B=3, T=8, V=11):
 def test_gpt_logits_have_shape_batch_time_vocab():
     x, _ = batch()
     logits, loss = tiny_gpt()(x)
-    assert logits.shape == (3, 8, 11) and loss is None
+    assert logits.shape == (3, 8, 11)
+    assert loss is None
 
 
 def test_gpt_initial_loss_is_near_log_vocab():
@@ -65,7 +65,8 @@ def test_gpt_with_tied_weights_has_no_separate_head():
     assert model.wte.weight.grad is not None
 
 
-@pytest.mark.parametrize("name", ["blocks.0.attn.c_attn.weight", "blocks.0.ln_1.weight", "blocks.0.mlp.c_fc.bias", "wpe.weight", "lm_head.weight"])
+@pytest.mark.parametrize("name", ["blocks.0.attn.c_attn.weight", "blocks.0.ln_1.weight", "blocks.0.mlp.c_fc.bias", "wpe.weight",
+                                  "lm_head.weight"])
 def test_gpt_gradients_match_central_differences_in_float64(name):
     model = tiny_gpt(n_layer=1, vocab_size=5, n_embd=4, block_size=4).to(dtype="float64")
     rng = np.random.default_rng(1)

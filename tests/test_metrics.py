@@ -71,7 +71,8 @@ def test_class_never_predicted_scores_zero_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RuntimeWarning (0/0) would fail the test
         precision, _, f1, _ = precision_recall_f1(Y_TRUE, Y_PRED, 3)
-    assert precision[2] == 0.0 and f1[2] == 0.0
+    assert precision[2] == 0.0
+    assert f1[2] == 0.0
 
 
 def test_macro_average_is_the_plain_mean_over_classes():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
 from tinygrad_ft import nn
+from tinygrad_ft.backend import asarray, backend_of
 
 try:
     import torch
@@ -105,7 +105,8 @@ def torch_attention(x, w_attn, b_attn, w_proj, b_proj, num_heads, causal, mask):
 
 
 @requires_torch
-@pytest.mark.parametrize("causal, padded", [(True, False), (True, True), (False, True)], ids=["causal", "causal-padding", "padding"])
+@pytest.mark.parametrize("causal, padded", [(True, False), (True, True), (False, True)],
+                         ids=["causal", "causal-padding", "padding"])
 def test_multi_head_attention_matches_torch_values_and_gradients(causal, padded):
     tg.manual_seed(0)
     layer = nn.MultiHeadAttention(8, 2, causal=causal).to(dtype="float64")
@@ -147,16 +148,20 @@ def test_linear_init_is_pytorchs_uniform_and_reproducible():
     tg.manual_seed(3)
     b = nn.Linear(100, 50)
     np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
-    assert a.weight.shape == (100, 50) and a.bias.shape == (50,) and a.weight.dtype == np.float32
+    assert a.weight.shape == (100, 50)
+    assert a.bias.shape == (50,)
+    assert a.weight.dtype == np.float32
     bound = 1 / np.sqrt(100)
     w = a.weight.numpy()
-    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert np.abs(w).max() <= bound
+    assert np.abs(w).max() > 0.95 * bound
     assert np.abs(a.bias.numpy()).max() <= bound
 
 
 def test_embedding_init_is_standard_normal():
     w = nn.Embedding(300, 100).weight.numpy()
-    assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02
+    assert abs(w.mean()) < 0.02
+    assert abs(w.std() - 1) < 0.02
 
 
 def test_layer_norm_starts_as_identity_scale_and_zero_shift():
@@ -168,13 +173,15 @@ def test_layer_norm_starts_as_identity_scale_and_zero_shift():
 
 def test_layers_can_be_made_on_a_device():
     layer = nn.Linear(3, 2, device="strict")
-    assert B.backend_of(layer.weight.data).name == "strict" and layer.weight.device == "strict"
-    assert layer(tg.Tensor(B.asarray(x(2, 3), "strict"))).shape == (2, 2)
+    assert backend_of(layer.weight.data).name == "strict"
+    assert layer.weight.device == "strict"
+    assert layer(tg.Tensor(asarray(x(2, 3), "strict"))).shape == (2, 2)
 
 
 def test_feedforward_hidden_width_defaults_to_four_times():
     ff = nn.FeedForward(8)
-    assert ff.c_fc.weight.shape == (8, 32) and ff.c_proj.weight.shape == (32, 8)
+    assert ff.c_fc.weight.shape == (8, 32)
+    assert ff.c_proj.weight.shape == (32, 8)
 
 
 # ---- errors that teach -------------------------------------------------------------------------

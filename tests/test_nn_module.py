@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
 from tinygrad_ft import nn
+from tinygrad_ft.backend import asarray, backend_of
 from tinygrad_ft.optim import AdamW
 
 
@@ -34,13 +34,15 @@ class Net(nn.Module):
 def test_named_parameters_have_dotted_names_through_module_lists():
     names = [name for name, _ in Net().named_parameters()]
     assert names[:3] == ["wte.weight", "blocks.0.ln.weight", "blocks.0.ln.bias"]
-    assert "blocks.1.attn.c_attn.weight" in names and names[-2:] == ["head.weight", "head.bias"]
+    assert "blocks.1.attn.c_attn.weight" in names
+    assert names[-2:] == ["head.weight", "head.bias"]
 
 
 def test_named_modules_and_get_submodule_walk_the_same_tree():
     model = Net()
     modules = dict(model.named_modules())
-    assert modules[""] is model and modules["blocks.1.attn.c_proj"] is model.get_submodule("blocks.1.attn.c_proj")
+    assert modules[""] is model
+    assert modules["blocks.1.attn.c_proj"] is model.get_submodule("blocks.1.attn.c_proj")
     with pytest.raises(AttributeError, match="no sub-module 'attention'"):
         model.get_submodule("blocks.0.attention")
 
@@ -70,9 +72,11 @@ def test_freeze_all_but_a_pattern_and_unfreeze_a_submodule():
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable == ["head.weight", "head.bias"]
     model.unfreeze("blocks.1")
-    assert model.blocks[1].attn.c_attn.weight.requires_grad and not model.blocks[0].attn.c_attn.weight.requires_grad
+    assert model.blocks[1].attn.c_attn.weight.requires_grad
+    assert not model.blocks[0].attn.c_attn.weight.requires_grad
     model.freeze("*.bias")
-    assert not model.head.bias.requires_grad and model.head.weight.requires_grad
+    assert not model.head.bias.requires_grad
+    assert model.head.weight.requires_grad
 
 
 def test_a_freeze_pattern_that_matches_nothing_is_an_error():
@@ -87,7 +91,8 @@ def test_frozen_parameters_get_no_gradient_and_are_not_updated():
     before = model.wte.weight.numpy()
     model(np.array([[1, 2, 3]])).sum().backward()
     opt.step()
-    assert model.wte.weight.grad is None and model.head.weight.grad is not None
+    assert model.wte.weight.grad is None
+    assert model.head.weight.grad is not None
     np.testing.assert_array_equal(model.wte.weight.numpy(), before)
 
 
@@ -130,25 +135,30 @@ def test_load_state_dict_names_missing_unexpected_and_misshapen_keys_in_one_erro
 def test_load_state_dict_not_strict_loads_what_fits_and_reports_the_rest():
     model = nn.Linear(2, 2)
     result = model.load_state_dict({"weight": np.eye(2), "scale": np.ones(1)}, strict=False)
-    assert result.missing_keys == ["bias"] and result.unexpected_keys == ["scale"]
+    assert result.missing_keys == ["bias"]
+    assert result.unexpected_keys == ["scale"]
     np.testing.assert_array_equal(model.weight.numpy(), np.eye(2))
 
 
 def test_load_state_dict_converts_dtype_and_device_explicitly():
     model = nn.Linear(2, 2).to("strict")
     model.load_state_dict({"weight": np.eye(2, dtype=np.float64), "bias": tg.Tensor([1.0, 2.0])})
-    assert model.weight.dtype == np.float32 and B.backend_of(model.weight.data).name == "strict"
+    assert model.weight.dtype == np.float32
+    assert backend_of(model.weight.data).name == "strict"
     np.testing.assert_array_equal(model.bias.numpy(), [1.0, 2.0])
 
 
 def test_train_and_eval_switch_dropout_everywhere_below():
     model = Net()
     x = tg.ones((200,))
-    assert model.eval() is model and not model.drop.training and not model.blocks[0].ln.training
+    assert model.eval() is model
+    assert not model.drop.training
+    assert not model.blocks[0].ln.training
     assert model.drop(x) is x
     model.train()
     dropped = model.drop(x).numpy()
-    assert model.drop.training and set(np.unique(dropped)) == {0.0, 2.0}
+    assert model.drop.training
+    assert set(np.unique(dropped)) == {0.0, 2.0}
 
 
 def test_to_a_device_keeps_the_parameter_objects_so_an_optimizer_stays_valid():
@@ -157,8 +167,8 @@ def test_to_a_device_keeps_the_parameter_objects_so_an_optimizer_stays_valid():
     opt = AdamW(model.parameters())
     assert model.to("strict") is model
     assert all(a is b for a, b in zip(params, model.parameters()))
-    assert all(p.device == "strict" and B.backend_of(p.data).name == "strict" for p in params)
-    model(B.asarray(np.array([[1, 2]]), "strict")).sum().backward()  # strict refuses any NumPy mixed in
+    assert all(p.device == "strict" and backend_of(p.data).name == "strict" for p in params)
+    model(asarray(np.array([[1, 2]]), "strict")).sum().backward()  # strict refuses any NumPy mixed in
     opt.step()
 
 
@@ -194,5 +204,7 @@ def test_module_list_refuses_what_is_not_a_module_and_has_no_forward():
 
 def test_parameter_is_a_float_leaf_that_requires_grad():
     p = nn.Parameter([1, 2])
-    assert p.requires_grad and p.is_leaf and p.dtype == np.float32
+    assert p.requires_grad
+    assert p.is_leaf
+    assert p.dtype == np.float32
     assert repr(p).startswith("Parameter(")

@@ -96,9 +96,12 @@ def test_weight_decay_groups_spare_biases_and_norm_weights():
     model = Tiny()
     decay, no_decay = weight_decay_groups(model, 0.1)
     names = {id(p): n for n, p in model.named_parameters()}
-    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
-    assert sorted(names[id(p)] for p in decay["params"]) == ["blocks.0.1.weight", "blocks.1.1.weight", "head.weight", "wte.weight"]
-    assert all(p.ndim == 1 for p in no_decay["params"]) and len(no_decay["params"]) == 7
+    assert decay["weight_decay"] == 0.1
+    assert no_decay["weight_decay"] == 0.0
+    decayed = sorted(names[id(p)] for p in decay["params"])
+    assert decayed == ["blocks.0.1.weight", "blocks.1.1.weight", "head.weight", "wte.weight"]
+    assert all(p.ndim == 1 for p in no_decay["params"])
+    assert len(no_decay["params"]) == 7
 
 
 def test_adamw_with_weight_decay_groups_leaves_biases_undecayed():
@@ -116,7 +119,8 @@ def test_transformer_layer_of_reads_gpt_names():
     assert transformer_layer_of("wte.weight") == 0
     assert transformer_layer_of("wpe.weight") == 0
     assert transformer_layer_of("blocks.3.attn.c_attn.weight") == 4
-    assert transformer_layer_of("ln_f.weight") is None and transformer_layer_of("lm_head.weight") is None
+    assert transformer_layer_of("ln_f.weight") is None
+    assert transformer_layer_of("lm_head.weight") is None
 
 
 def test_layerwise_lr_groups_give_lower_layers_smaller_learning_rates():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import asarray, backend_of
+from tinygrad_ft.nn.checkpoint import load_checkpoint, save_checkpoint
 from tinygrad_ft.optim import SGD, Adam, AdamW
-from tinygrad_ft.training.checkpoint import load_checkpoint, save_checkpoint
 
 MAKERS = {
     "sgd-nesterov": lambda ps, lr=0.1: SGD(ps, lr=lr, momentum=0.9, nesterov=True, weight_decay=0.01),
@@ -84,7 +84,8 @@ def test_state_dict_layout_is_pytorchs():
     train(params, opt, gradients(1))
     saved = opt.state_dict()
     assert set(saved) == {"state", "param_groups"}
-    assert saved["param_groups"][0]["params"] == [0, 1] and saved["param_groups"][0]["lr"] == 0.1
+    assert saved["param_groups"][0]["params"] == [0, 1]
+    assert saved["param_groups"][0]["lr"] == 0.1
     assert set(saved["state"][1]) == {"step", "exp_avg", "exp_avg_sq"}
 
 
@@ -108,10 +109,10 @@ def test_loaded_state_lives_on_the_parameters_device():
     cpu_params = fresh_params()
     opt = Adam(cpu_params)
     train(cpu_params, opt, gradients(1))
-    params = [tg.Tensor(B.asarray(p.numpy(), "strict"), requires_grad=True) for p in cpu_params]
+    params = [tg.Tensor(asarray(p.numpy(), "strict"), requires_grad=True) for p in cpu_params]
     strict_opt = Adam(params)
     strict_opt.load_state_dict(opt.state_dict())
-    assert all(B.backend_of(s["exp_avg"]).name == "strict" for s in strict_opt.state.values())
+    assert all(backend_of(s["exp_avg"]).name == "strict" for s in strict_opt.state.values())
     for p, g in zip(params, gradients(1)[0]):
-        p.grad = B.asarray(g, "strict")
+        p.grad = asarray(g, "strict")
     strict_opt.step()  # would raise on a NumPy array mixed in

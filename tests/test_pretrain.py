@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from tinygrad_ft.cli import main
+from tinygrad_ft.models import load_pretrained
+from tinygrad_ft.models.generate import generate, sample_next
 from tinygrad_ft.models.gpt import GPTConfig
-from tinygrad_ft.training.generate import generate, sample_next
-from tinygrad_ft.training.pretrain import TrainConfig, load_pretrained, pretrain
+from tinygrad_ft.training.pretrain import TrainConfig, pretrain
+
 
 def tiny_run(corpus, out, iters=6, **kw):
     config = TrainConfig(max_iters=iters, batch_size=4, eval_interval=3, eval_iters=2, warmup_iters=2,
@@ -17,7 +19,8 @@ def tiny_run(corpus, out, iters=6, **kw):
 def test_pretraining_lowers_the_loss(corpus, tmp_path):
     result = tiny_run(corpus, tmp_path / "run", iters=30, lr=1e-2)
     losses = result.history["train_loss"]
-    assert len(losses) == 30 and np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.5
+    assert len(losses) == 30
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.5
 
 
 def test_the_same_seed_gives_the_same_losses(corpus, tmp_path):
@@ -38,7 +41,8 @@ def test_resuming_continues_the_same_loss_curve(corpus, tmp_path):
 
 def test_training_writes_a_checkpoint_and_a_loss_curve(corpus, tmp_path):
     result = tiny_run(corpus, tmp_path / "run")
-    assert result.checkpoint.is_file() and (tmp_path / "run" / "loss.png").is_file()
+    assert result.checkpoint.is_file()
+    assert (tmp_path / "run" / "loss.png").is_file()
 
 
 def test_a_checkpoint_reloads_to_the_same_model_and_tokenizer(corpus, tmp_path):
@@ -53,7 +57,9 @@ def test_generation_with_a_seed_is_repeatable_and_has_the_asked_length(corpus, t
     prompt = result.tokenizer.encode("All:")
     a = generate(result.model, prompt, max_new_tokens=20, temperature=0.8, top_k=5, seed=1)
     b = generate(result.model, prompt, max_new_tokens=20, temperature=0.8, top_k=5, seed=1)
-    assert a == b and len(a) == len(prompt) + 20 and a[: len(prompt)] == prompt
+    assert a == b
+    assert len(a) == len(prompt) + 20
+    assert a[: len(prompt)] == prompt
 
 
 def test_generation_stops_at_the_stop_token(corpus, tmp_path):
@@ -77,7 +83,9 @@ def test_cli_pretrain_runs_and_prints_a_sample(corpus, tmp_path, capsys):
     code = main(["pretrain", "--config", "tiny", "--iters", "4", "--data", str(corpus), "--out", str(tmp_path / "cli"),
                  "--eval-iters", "1", "--no-progress", "--sample-tokens", "10"])
     out = capsys.readouterr().out
-    assert code == 0 and "a sample" in out and "val loss" in out
+    assert code == 0
+    assert "a sample" in out
+    assert "val loss" in out
 
 
 def test_cli_generate_from_a_checkpoint(corpus, tmp_path, capsys):
@@ -91,7 +99,7 @@ def test_cli_generate_from_a_checkpoint(corpus, tmp_path, capsys):
     [
         (["pretrain", "--bogus"], "unrecognized arguments: --bogus"),
         (["pretrain", "--config", "huge"], "unknown --config 'huge'"),
-        (["pretrain", "--tokenizer", "word"], "invalid choice: 'word'"),
+        (["pretrain", "--tokenizer", "word"], "unknown --tokenizer 'word'; choose one of char, bpe"),
         (["pretrain", "--iters", "many"], "invalid int value: 'many'"),
         (["pretrain", "--data", "/no/such/file.txt", "--no-progress"], "/no/such/file.txt"),
         (["generate", "--checkpoint", "/no/such.npz"], "/no/such.npz does not exist"),
@@ -101,11 +109,14 @@ def test_cli_generate_from_a_checkpoint(corpus, tmp_path, capsys):
 def test_cli_mistakes_end_in_one_clear_line(argv, message, capsys):
     code = main(argv)
     err = capsys.readouterr().err
-    assert code != 0 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_resuming_from_exported_weights_says_they_cannot_be_resumed(corpus, tmp_path):
-    from tinygrad_ft.training.checkpoint import CheckpointError, export_weights
+    from tinygrad_ft.nn.checkpoint import CheckpointError, export_weights
 
     run = tiny_run(corpus, tmp_path / "run")
     exported = export_weights(run.checkpoint, tmp_path / "weights.npz")
@@ -115,13 +126,13 @@ def test_resuming_from_exported_weights_says_they_cannot_be_resumed(corpus, tmp_
 
 
 def test_cli_asking_for_cuda_without_a_gpu_says_how_to_install(capsys, monkeypatch):
-    import tinygrad_ft.backend as B
+    from tinygrad_ft.backend import BACKENDS, FACTORIES, DeviceError
 
     class NoCuda:
-        def __init__(self):
-            raise B.DeviceError("device 'cuda' needs CuPy, which is not installed: pip install 'tinygrad-ft[gpu]'")
+        def __init__(self, seed=0):
+            raise DeviceError("device 'cuda' needs CuPy, which is not installed: pip install 'tinygrad-ft[gpu]'")
 
-    monkeypatch.setitem(B._factories, "cuda", NoCuda)
-    monkeypatch.delitem(B._backends, "cuda", raising=False)
+    monkeypatch.setitem(FACTORIES, "cuda", NoCuda)
+    monkeypatch.delitem(BACKENDS, "cuda", raising=False)
     assert main(["generate", "--device", "cuda"]) != 0
     assert "pip install 'tinygrad-ft[gpu]'" in capsys.readouterr().err

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
-from tinygrad_ft.testing.strict import StrictArray, StrictBackend, StrictGenerator, strict_xp
+from tinygrad_ft.backend import asarray, get_backend, to_numpy
+from tinygrad_ft.backend.strict import StrictArray, StrictBackend, StrictGenerator, strict_xp
 
 
 @pytest.fixture
@@ -26,7 +26,8 @@ def host():
 
 
 def test_a_strict_array_is_not_a_numpy_array(s):
-    assert not isinstance(s, np.ndarray) and isinstance(s, StrictArray)
+    assert not isinstance(s, np.ndarray)
+    assert isinstance(s, StrictArray)
 
 
 # ---- what it refuses, as CuPy does ---------------------------------------------------------------
@@ -87,7 +88,7 @@ def test_raw_numpy_memory_is_not_handed_out(s):
 
 
 def test_the_strict_backend_takes_only_numpy_in_and_only_strict_out(s):
-    backend = B.get_backend("strict")
+    backend = get_backend("strict")
     with pytest.raises(TypeError, match="already on the strict device"):
         backend.from_host(s)
     with pytest.raises(TypeError, match="expects a strict array"):
@@ -104,7 +105,8 @@ def test_python_and_numpy_scalars_mix_freely(s, scalar):
     results = (s + scalar, scalar * s, s - scalar, scalar / s, s**scalar, s > scalar)
     results += (np.maximum(s, scalar), strict_xp.minimum(scalar, s))
     for result in results:
-        assert type(result) is StrictArray and result.shape == (2, 3)
+        assert type(result) is StrictArray
+        assert result.shape == (2, 3)
 
 
 def test_get_is_the_explicit_copy_to_the_host(s):
@@ -121,7 +123,8 @@ def test_numbers_come_out_with_item_float_int_bool(s):
 
 def test_reductions_and_integer_indexing_give_0d_strict_arrays_as_cupy_does(s):
     for value in (s.sum(), s.max(), s.mean(), s[0, 0], s.argmax(), s.any(), strict_xp.sum(s), np.sum(s)):
-        assert type(value) is StrictArray and value.shape == ()
+        assert type(value) is StrictArray
+        assert value.shape == ()
 
 
 REDUCTIONS = [
@@ -173,7 +176,9 @@ def test_operators_match_numpy(s):
 
 
 def test_strict_xp_mirrors_numpy(s):
-    assert strict_xp.float32 is np.float32 and strict_xp.int64 is np.int64 and strict_xp.bool_ is np.bool_
+    assert strict_xp.float32 is np.float32
+    assert strict_xp.int64 is np.int64
+    assert strict_xp.bool_ is np.bool_
     assert (strict_xp.inf, strict_xp.pi, strict_xp.e, strict_xp.newaxis) == (np.inf, np.pi, np.e, None)
     assert strict_xp.ndarray is StrictArray
     values = (
@@ -187,7 +192,8 @@ def test_strict_xp_mirrors_numpy(s):
 
 def test_split_returns_a_list_of_strict_arrays(s):
     parts = strict_xp.split(s, [1, 2], axis=1)
-    assert [type(p) for p in parts] == [StrictArray] * 3 and [p.shape for p in parts] == [(2, 1)] * 3
+    assert [type(p) for p in parts] == [StrictArray] * 3
+    assert [p.shape for p in parts] == [(2, 1)] * 3
 
 
 def test_ufunc_methods_work_on_strict_arrays(s):
@@ -199,16 +205,18 @@ def test_ufunc_methods_work_on_strict_arrays(s):
 
 def test_strict_xp_asarray_is_the_explicit_way_onto_the_device():
     a = strict_xp.asarray(np.array([1.0, 2.0]))
-    assert type(a) is StrictArray and type(strict_xp.asnumpy(a)) is np.ndarray
+    assert type(a) is StrictArray
+    assert type(strict_xp.asnumpy(a)) is np.ndarray
     assert type(strict_xp.asarray([a[0], a[1]])) is StrictArray
 
 
 def test_get_array_module_like_cupy(s):
-    assert strict_xp.get_array_module(s) is strict_xp and strict_xp.get_array_module(np.zeros(1)) is np
+    assert strict_xp.get_array_module(s) is strict_xp
+    assert strict_xp.get_array_module(np.zeros(1)) is np
 
 
 def test_random_draws_are_strict_arrays():
-    generator = B.get_backend("strict").generator
+    generator = get_backend("strict").generator
     assert isinstance(generator, StrictGenerator)
     for draw in (generator.random((2, 3), dtype=np.float32), generator.standard_normal((2, 3), dtype=np.float32),
                  strict_xp.random.default_rng(0).random(3)):
@@ -217,7 +225,7 @@ def test_random_draws_are_strict_arrays():
 
 
 def test_the_generator_state_can_be_saved_and_restored():
-    generator = B.get_backend("strict").generator
+    generator = get_backend("strict").generator
     state = generator.bit_generator.state
     first = generator.random(3).get()
     generator.bit_generator.state = state
@@ -226,11 +234,13 @@ def test_the_generator_state_can_be_saved_and_restored():
 
 def test_iteration_copy_pickle_repr(s):
     assert [type(row) for row in s] == [StrictArray, StrictArray]
-    assert 5.0 in s and 7.0 not in s
+    assert 5.0 in s
+    assert 7.0 not in s
     for clone in (copy.copy(s), copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
         assert type(clone) is StrictArray
         np.testing.assert_array_equal(clone.get(), s.get())
-    assert repr(s).startswith("strict_array(") and f"{s[0, 1]:.2f}" == "2.00"
+    assert repr(s).startswith("strict_array(")
+    assert f"{s[0, 1]:.2f}" == "2.00"
 
 
 def test_a_strict_array_is_unhashable_like_an_ndarray(s):
@@ -239,7 +249,7 @@ def test_a_strict_array_is_unhashable_like_an_ndarray(s):
 
 
 def test_the_backend_class_is_registered_for_strict():
-    assert isinstance(B.get_backend("strict"), StrictBackend)
+    assert isinstance(get_backend("strict"), StrictBackend)
 
 
 # ---- the engine on the strict device -----------------------------------------------------------
@@ -282,10 +292,10 @@ def test_a_full_forward_and_backward_on_strict_matches_cpu():
     results = {}
     for device in ("cpu", "strict"):
         params = {k: tg.Tensor(v, device=device, requires_grad=True) for k, v in arrays.items()}
-        loss = _model(**params, ids=B.asarray(ids, device), mask=B.asarray(mask, device))
+        loss = _model(**params, ids=asarray(ids, device), mask=asarray(mask, device))
         loss.backward()
-        assert all(type(p.grad) is B.get_backend(device).array_type for p in params.values())
-        results[device] = (loss.item(), {k: B.to_numpy(p.grad) for k, p in params.items()})
+        assert all(type(p.grad) is get_backend(device).array_type for p in params.values())
+        results[device] = (loss.item(), {k: to_numpy(p.grad) for k, p in params.items()})
     assert results["cpu"][0] == results["strict"][0]
     for name in arrays:
         np.testing.assert_array_equal(results["cpu"][1][name], results["strict"][1][name])
@@ -293,7 +303,7 @@ def test_a_full_forward_and_backward_on_strict_matches_cpu():
 
 def test_gradcheck_runs_on_strict():
     rng = np.random.default_rng(1)
-    x = B.asarray(rng.standard_normal((3, 4)), "strict")
+    x = asarray(rng.standard_normal((3, 4)), "strict")
     assert tg.gradcheck(lambda a: (a @ a.T).tanh().sum(axis=0), x)
 
 

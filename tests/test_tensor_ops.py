@@ -11,7 +11,7 @@ import pytest
 from helpers import check_op, torch
 
 import tinygrad_ft as tg
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import asarray, to_numpy
 
 # Shape pairs for binary element-wise ops: equal, broadcast a row, a column against a row,
 # a new leading axis, size-1 axes on both sides, and 0-d scalars on either side.
@@ -76,7 +76,8 @@ def test_python_number_to_a_tensor_power(device, shape): check_op(lambda a: 2.0*
 
 
 @pytest.mark.parametrize("exponent", [2, 3, 0.5, -1.5, 1])
-def test_pow_with_a_number_exponent(device, exponent): check_op(lambda a: a**exponent, lambda a: a**exponent, [(3, 4)], device, positive=True)
+def test_pow_with_a_number_exponent(device, exponent):
+    check_op(lambda a: a**exponent, lambda a: a**exponent, [(3, 4)], device, positive=True)
 
 
 @pytest.mark.parametrize("shape", UNARY_SHAPES)
@@ -84,7 +85,8 @@ def test_neg(device, shape): check_op(lambda a: -a, lambda a: -a, [shape], devic
 
 
 @pytest.mark.parametrize("shape", UNARY_SHAPES)
-def test_maximum_with_a_python_number(device, shape): check_op(lambda a: torch.clamp(a, min=0.1), lambda a: tg.maximum(a, 0.1), [shape], device)
+def test_maximum_with_a_python_number(device, shape):
+    check_op(lambda a: torch.clamp(a, min=0.1), lambda a: tg.maximum(a, 0.1), [shape], device)
 
 
 # ---- matmul ----------------------------------------------------------------------------------
@@ -152,39 +154,44 @@ def _all(axis):
 
 
 @pytest.mark.parametrize("shape,axis,keepdims", REDUCTIONS)
-def test_sum(device, shape, axis, keepdims): check_op(lambda a: a.sum(dim=axis, keepdim=keepdims), lambda a: a.sum(axis=axis, keepdims=keepdims), [shape], device)
+def test_sum(device, shape, axis, keepdims):
+    check_op(lambda a: a.sum(dim=axis, keepdim=keepdims), lambda a: a.sum(axis=axis, keepdims=keepdims), [shape], device)
 
 
 @pytest.mark.parametrize("shape,axis,keepdims", REDUCTIONS)
-def test_mean(device, shape, axis, keepdims): check_op(lambda a: a.mean(dim=axis, keepdim=keepdims), lambda a: a.mean(axis=axis, keepdims=keepdims), [shape], device)
+def test_mean(device, shape, axis, keepdims):
+    check_op(lambda a: a.mean(dim=axis, keepdim=keepdims), lambda a: a.mean(axis=axis, keepdims=keepdims), [shape], device)
 
 
 @pytest.mark.parametrize("shape,axis,keepdims", REDUCTIONS)
-def test_max(device, shape, axis, keepdims): check_op(lambda a: a.amax(dim=_all(axis), keepdim=keepdims), lambda a: a.max(axis=axis, keepdims=keepdims), [shape], device)
+def test_max(device, shape, axis, keepdims):
+    check_op(lambda a: a.amax(dim=_all(axis), keepdim=keepdims), lambda a: a.max(axis=axis, keepdims=keepdims), [shape], device)
 
 
 @pytest.mark.parametrize("shape,axis,keepdims", [p for p in REDUCTIONS if p.id not in ("size-1-axis", "0d")])
 @pytest.mark.parametrize("ddof", [0, 1])
-def test_var(device, shape, axis, keepdims, ddof): check_op(lambda a: a.var(dim=axis, keepdim=keepdims, correction=ddof), lambda a: a.var(axis=axis, keepdims=keepdims, ddof=ddof), [shape], device)
+def test_var(device, shape, axis, keepdims, ddof):
+    check_op(lambda a: a.var(dim=axis, keepdim=keepdims, correction=ddof),
+             lambda a: a.var(axis=axis, keepdims=keepdims, ddof=ddof), [shape], device)
 
 
 def test_max_shares_the_gradient_equally_among_ties(device):
     x = tg.Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype="float64", device=device, requires_grad=True)
     x.max(axis=1).sum().backward()
-    np.testing.assert_allclose(B.to_numpy(x.grad), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
+    np.testing.assert_allclose(to_numpy(x.grad), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
 
 
 def test_max_at_a_two_way_tie_agrees_with_central_differences(device):
     # at a tie of two, (f(x+h) - f(x-h)) / 2h = (h - 0) / 2h = 1/2, the equal share (not so for 3 or more)
-    assert tg.gradcheck(lambda a: a.max(axis=1), B.asarray(np.array([[1.0, 3.0, 3.0], [4.0, 2.0, 4.0]]), device))
+    assert tg.gradcheck(lambda a: a.max(axis=1), asarray(np.array([[1.0, 3.0, 3.0], [4.0, 2.0, 4.0]]), device))
 
 
 def test_maximum_splits_the_gradient_in_half_on_ties(device):
     a = tg.Tensor([1.0, 2.0, 3.0], dtype="float64", device=device, requires_grad=True)
     b = tg.Tensor([3.0, 2.0, 1.0], dtype="float64", device=device, requires_grad=True)
     tg.maximum(a, b).sum().backward()
-    np.testing.assert_array_equal(B.to_numpy(a.grad), [0, 0.5, 1])
-    np.testing.assert_array_equal(B.to_numpy(b.grad), [1, 0.5, 0])
+    np.testing.assert_array_equal(to_numpy(a.grad), [0, 0.5, 1])
+    np.testing.assert_array_equal(to_numpy(b.grad), [1, 0.5, 0])
 
 
 # ---- shape -----------------------------------------------------------------------------------
@@ -210,14 +217,16 @@ def test_transpose(device, axes): check_op(lambda a: a.permute(axes), lambda a: 
 def test_permute(device): check_op(lambda a: a.permute(1, 2, 0), lambda a: a.permute(1, 2, 0), [(2, 3, 4)], device)
 
 
-def test_transpose_without_axes_reverses_them(device): check_op(lambda a: a.permute(2, 1, 0), lambda a: a.transpose(), [(2, 3, 4)], device)
+def test_transpose_without_axes_reverses_them(device):
+    check_op(lambda a: a.permute(2, 1, 0), lambda a: a.transpose(), [(2, 3, 4)], device)
 
 
 def test_T_of_a_matrix(device): check_op(lambda a: a.T, lambda a: a.T, [(3, 4)], device)
 
 
 @pytest.mark.parametrize("axis1,axis2", [(0, 1), (0, -1), (1, 1)])
-def test_swapaxes(device, axis1, axis2): check_op(lambda a: a.swapaxes(axis1, axis2), lambda a: a.swapaxes(axis1, axis2), [(2, 3, 4)], device)
+def test_swapaxes(device, axis1, axis2):
+    check_op(lambda a: a.swapaxes(axis1, axis2), lambda a: a.swapaxes(axis1, axis2), [(2, 3, 4)], device)
 
 
 # ---- indexing and slicing --------------------------------------------------------------------
@@ -237,46 +246,61 @@ BASIC_INDICES = [
 def test_basic_indexing(device, index): check_op(lambda a: a[index], lambda a: a[index], [(3, 4)], device)
 
 
-def test_negative_step_slicing(device): check_op(None, lambda a: a[::-1, 1::-2], [(3, 4)], device)  # PyTorch has no negative steps
+def test_negative_step_slicing(device):
+    check_op(None, lambda a: a[::-1, 1::-2], [(3, 4)], device)  # PyTorch has no negative steps
 
 
-def test_integer_array_indexing_adds_repeated_indices(device): check_op(lambda a, i: a[i], lambda a, i: a[i], [(4, 3)], device, extra=(np.array([0, 2, 0, 0]),))
+def test_integer_array_indexing_adds_repeated_indices(device):
+    check_op(lambda a, i: a[i], lambda a, i: a[i], [(4, 3)], device, extra=(np.array([0, 2, 0, 0]),))
 
 
-def test_integer_array_indexing_of_two_axes(device): check_op(lambda a, i, j: a[i, j], lambda a, i, j: a[i, j], [(3, 4)], device, extra=(np.array([0, 2, 0]), np.array([1, 1, 1])))
+def test_integer_array_indexing_of_two_axes(device):
+    check_op(lambda a, i, j: a[i, j], lambda a, i, j: a[i, j], [(3, 4)], device, extra=(np.array([0, 2, 0]), np.array([1, 1, 1])))
 
 
-def test_integer_array_indexing_with_a_slice(device): check_op(lambda a, i: a[i, 1:3], lambda a, i: a[i, 1:3], [(3, 4)], device, extra=(np.array([2, 2, 0]),))
+def test_integer_array_indexing_with_a_slice(device):
+    check_op(lambda a, i: a[i, 1:3], lambda a, i: a[i, 1:3], [(3, 4)], device, extra=(np.array([2, 2, 0]),))
 
 
-def test_a_2d_integer_index_gathers_rows_like_an_embedding(device): check_op(lambda a, i: a[i], lambda a, i: a[i], [(5, 3)], device, extra=(np.array([[0, 4, 4], [1, 0, 4]]),))
+def test_a_2d_integer_index_gathers_rows_like_an_embedding(device):
+    check_op(lambda a, i: a[i], lambda a, i: a[i], [(5, 3)], device, extra=(np.array([[0, 4, 4], [1, 0, 4]]),))
 
 
-def test_boolean_mask_indexing(device): check_op(lambda a, m: a[m], lambda a, m: a[m], [(3, 4)], device, extra=(np.arange(12).reshape(3, 4) % 3 == 0,))
+def test_boolean_mask_indexing(device):
+    check_op(lambda a, m: a[m], lambda a, m: a[m], [(3, 4)], device, extra=(np.arange(12).reshape(3, 4) % 3 == 0,))
 
 
-def test_boolean_mask_of_rows(device): check_op(lambda a, m: a[m], lambda a, m: a[m], [(3, 4)], device, extra=(np.array([True, False, True]),))
+def test_boolean_mask_of_rows(device):
+    check_op(lambda a, m: a[m], lambda a, m: a[m], [(3, 4)], device, extra=(np.array([True, False, True]),))
 
 
 # ---- joining and selecting -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shapes,axis", [([(2, 3), (4, 3)], 0), ([(2, 3), (2, 1), (2, 2)], 1), ([(2, 3), (2, 3)], -1), ([(3,), (2,)], 0)])
-def test_concatenate(device, shapes, axis): check_op(lambda *xs: torch.cat(xs, dim=axis), lambda *xs: tg.concatenate(xs, axis=axis), shapes, device)
+@pytest.mark.parametrize("shapes,axis", [([(2, 3), (4, 3)], 0), ([(2, 3), (2, 1), (2, 2)], 1), ([(2, 3), (2, 3)], -1),
+                                         ([(3,), (2,)], 0)])
+def test_concatenate(device, shapes, axis):
+    check_op(lambda *xs: torch.cat(xs, dim=axis), lambda *xs: tg.concatenate(xs, axis=axis), shapes, device)
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
-def test_stack(device, axis): check_op(lambda a, b, c: torch.stack([a, b, c], dim=axis), lambda a, b, c: tg.stack([a, b, c], axis=axis), [(2, 3)] * 3, device)
+def test_stack(device, axis):
+    check_op(lambda a, b, c: torch.stack([a, b, c], dim=axis),
+             lambda a, b, c: tg.stack([a, b, c], axis=axis), [(2, 3)] * 3, device)
 
 
 def test_stack_scalars(device): check_op(lambda a, b: torch.stack([a, b]), lambda a, b: tg.stack([a, b]), [(), ()], device)
 
 
 @pytest.mark.parametrize("shapes", [[(3, 4), (3, 4)], [(3, 4), (4,)], [(1, 4), (3, 1)], [(), (3, 4)]])
-def test_where(device, shapes): check_op(lambda a, b, c: torch.where(c, a, b), lambda a, b, c: tg.where(c, a, b), shapes, device, extra=(np.arange(12).reshape(3, 4) % 2 == 0,))
+def test_where(device, shapes):
+    check_op(lambda a, b, c: torch.where(c, a, b),
+             lambda a, b, c: tg.where(c, a, b), shapes, device, extra=(np.arange(12).reshape(3, 4) % 2 == 0,))
 
 
-def test_where_with_a_python_number(device): check_op(lambda a, c: torch.where(c, a, 0.0), lambda a, c: tg.where(c, a, 0.0), [(3, 4)], device, extra=(np.arange(12).reshape(3, 4) % 2 == 0,))
+def test_where_with_a_python_number(device):
+    check_op(lambda a, c: torch.where(c, a, 0.0),
+             lambda a, c: tg.where(c, a, 0.0), [(3, 4)], device, extra=(np.arange(12).reshape(3, 4) % 2 == 0,))
 
 
 # ---- dtype casts (not gradient-checked: float32 has too few digits for central differences) ---
@@ -288,7 +312,7 @@ def test_cast_changes_the_dtype_and_brings_the_gradient_back_in_the_input_dtype(
     y = x.to(dtype=target)
     (y * y).sum().backward()
     assert (y.dtype, x.grad.dtype) == (np.dtype(target), np.dtype(source))
-    np.testing.assert_array_equal(B.to_numpy(x.grad), 2 * x.numpy())
+    np.testing.assert_array_equal(to_numpy(x.grad), 2 * x.numpy())
 
 
 def test_cast_to_an_integer_dtype_records_no_graph(device):

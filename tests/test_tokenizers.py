@@ -37,7 +37,8 @@ def char(shakespeare):
 
 
 def test_char_vocabulary_is_sorted_corpus_chars_then_unk_then_pad(char):
-    assert len(char.chars) == 65 and char.chars == sorted(char.chars)
+    assert len(char.chars) == 65
+    assert char.chars == sorted(char.chars)
     assert (char.unk_id, char.pad_id, char.vocab_size) == (65, 66, 67)
     assert char.encode("\n ") == [0, 1]
 
@@ -59,7 +60,8 @@ def test_char_decode_drops_pad(char):
 
 def test_char_without_pad_has_no_pad_id():
     tok = CharTokenizer.from_text("abc", pad=False)
-    assert tok.pad_id is None and tok.vocab_size == 4
+    assert tok.pad_id is None
+    assert tok.vocab_size == 4
 
 
 def test_char_decode_out_of_range_id_names_it(char):
@@ -133,7 +135,8 @@ def test_bpe_decode_out_of_range_id_names_it(bpe):
 def test_save_then_load_gives_the_same_ids(kind, tmp_path, char, bpe):
     tok = {"char": char, "bpe": bpe}[kind]
     loaded = load_tokenizer(tok.save(tmp_path / "tok.json"))
-    assert type(loaded) is type(tok) and loaded.vocab_size == tok.vocab_size
+    assert type(loaded) is type(tok)
+    assert loaded.vocab_size == tok.vocab_size
     assert loaded.encode(NON_ASCII) == tok.encode(NON_ASCII)
 
 
@@ -146,7 +149,8 @@ def test_to_json_survives_json_dumps_for_checkpoint_metadata(kind, char, bpe):
 
 def test_saved_file_is_json_with_its_kind(tmp_path, char):
     data = json.loads(char.save(tmp_path / "c.json").read_text(encoding="utf-8"))
-    assert data["kind"] == "char" and data["format"] == "tinygrad_ft.tokenizer"
+    assert data["kind"] == "char"
+    assert data["format"] == "tinygrad_ft.tokenizer"
 
 
 def test_subclass_load_refuses_another_kind(tmp_path, char):

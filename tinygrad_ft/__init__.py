@@ -1,24 +1,22 @@
 """tinygrad_ft: a from-scratch autograd engine, a tiny GPT, and how to fine-tune it.
 
-Read in this order: ``backend`` (NumPy or CuPy), ``tensor`` (Tensor and backward), ``ops``
-(primitive ops with their gradients), ``gradcheck`` (checking gradients numerically).
+The package is a stack of layers; each imports only the layers below it (``layout`` lists
+them, and a test checks every import). Read from the bottom: ``backend`` (NumPy, CuPy, the
+strict stand-in), ``autograd`` (Tensor and backward), ``functional`` (ops with hand-derived
+gradients), ``nn``, ``optim``, then the data, the GPT, training and fine-tuning.
 """
 
-from .backend import (
-    DeviceError,
-    cuda_is_available,
-    get_array_module,
-    get_default_dtype,
-    manual_seed,
-    set_default_dtype,
-)
-from .gradcheck import GradcheckResult, assert_gradcheck, gradcheck
-from .tensor import (
+from importlib.metadata import PackageNotFoundError, version
+
+from .autograd import (
     Function,
+    GradcheckResult,
     Tensor,
+    assert_gradcheck,
     cat,
     concatenate,
     detect_anomaly,
+    gradcheck,
     is_grad_enabled,
     maximum,
     no_grad,
@@ -30,8 +28,19 @@ from .tensor import (
     where,
     zeros,
 )
+from .backend import (
+    DeviceError,
+    cuda_is_available,
+    get_array_module,
+    get_default_dtype,
+    manual_seed,
+    set_default_dtype,
+)
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("tinygrad-ft")  # the one version number is pyproject.toml's
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "unknown"
 
 __all__ = [
     "DeviceError", "Function", "GradcheckResult", "Tensor", "assert_gradcheck", "cat", "concatenate",

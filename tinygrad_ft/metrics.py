@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import numpy as np  # host-side by design: metrics are computed on small label arrays
 
-from . import backend as B
+from .backend import is_array, to_numpy
 
 
 def _labels(y) -> np.ndarray:
     if hasattr(y, "numpy") and hasattr(y, "requires_grad"):  # a Tensor
         y = y.numpy()
-    elif B.is_array(y):
-        y = B.to_numpy(y)
+    elif is_array(y):
+        y = to_numpy(y)
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"labels must be a 1-D sequence, got shape {y.shape}")

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import sys
 
-from notebooks import main
+from notebooks import main, setup_cell
 
-
-SETUP = r"""
-%matplotlib inline
-import numpy as np
-import matplotlib.pyplot as plt
-import tinygrad_ft as tg
-from tinygrad_ft import functional as F
-
+PLOTS = """
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6, 3.5), "axes.grid": True, "grid.alpha": 0.3})
 rng = np.random.default_rng(0)
 """
+
+
+def setup(*imports: str, body: str = "") -> str:
+    """A chapter's first code cell: NumPy, matplotlib, ``tg`` and ``imports``; plot settings, an RNG."""
+    return setup_cell(*imports, body=PLOTS + body)
+
+
+SOFTMAX = """
+def softmax(z):
+    # chapter 1's softmax, the library's version, on float64 NumPy arrays
+    return F.softmax(tg.Tensor(z)).numpy()
+"""
+
 
 # =========================================================================================
 CH00 = r"""
@@ -47,7 +53,7 @@ The road has five stages, and the library has a folder for each:
 5. **Fine-tuning.** A classification head, frozen layers, LoRA, and supervised fine-tuning.
 
 %% code
-""" + SETUP + r"""
+""" + setup() + r"""
 %% md
 ## Set-up: two commands
 
@@ -63,7 +69,9 @@ setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]      # that section
 commands = re.findall(r"```bash\n(.*?)\n```", setup, flags=re.S)
 for command in commands:
     print(command, end="\n\n")
-assert len(commands) == 2 and "tinygrad-ft pretrain" in commands[0] and "pytest" in commands[1]
+assert len(commands) == 2
+assert "tinygrad-ft pretrain" in commands[0]
+assert "pytest" in commands[1]
 
 %% md
 The first installs the library with what the lessons need (Jupyter, matplotlib) and pre-trains
@@ -90,40 +98,30 @@ for path in chapters:
 assert [int(path.name[:2]) for path in chapters] == list(range(16))
 
 %% md
+## How the library is laid out
 
-## How the repository is laid out
-
-The package `tinygrad_ft` follows the five stages. Every module opens with a docstring that says
-what it is for; this cell prints the first line of each, in the order of the course (it reads the
-files, it imports nothing):
+The package `tinygrad_ft` is a stack of layers, and each layer imports only the layers below it (a
+test reads every import of every module to check this). Read from the bottom up, they follow the
+five stages above: devices and the engine, the ops with their hand-derived gradients, layers and
+optimizers, the data and the GPT, then training and fine-tuning. The one list of the layers is
+`tinygrad_ft.layout`; the README's table and this map are both printed from it, top layer first:
 
 %% code
-import ast
-import textwrap
+from IPython.display import Markdown, display
 
+from tinygrad_ft import layout
+
+display(Markdown(layout.table()))
+
+%% md
+Each layer is a folder or a module of the package, and every folder and module is on the list:
+
+%% code
 PACKAGE = Path(tg.__file__).parent
-STAGES = {
-    "the engine": ["backend.py", "tensor.py", "ops.py", "gradcheck.py"],
-    "layers": ["functional", "nn", "optim"],
-    "a tiny GPT": ["models", "tokenizers", "datasets"],
-    "pre-training": ["training"],
-    "fine-tuning": ["finetune", "metrics.py"],
-    "tools": ["exercises", "testing", "course.py", "cli.py"],
-}
-
-def summary(path):
-    # the first sentence of a module's docstring (or, for a folder without one, its modules)
-    if path.is_dir() and not (path / "__init__.py").exists():
-        return "modules: " + ", ".join(sorted(p.stem for p in path.glob("*.py")))
-    source = (path / "__init__.py" if path.is_dir() else path).read_text()
-    paragraph = (ast.get_docstring(ast.parse(source)) or "").split("\n\n")[0]
-    sentence = re.split(r"(?<=\.)\s", " ".join(paragraph.split()))[0]
-    return textwrap.shorten(sentence.replace("``", "").rstrip(".:"), 100, placeholder=" ...")
-
-for stage, names in STAGES.items():
-    print(stage)
-    for name in names:
-        print(f"    {name:14s} {summary(PACKAGE / name)}")
+folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+print(f"{len(layout.LAYERS)} layers, bottom to top:", " → ".join(layout.NAMES))
+assert folders | modules == set(layout.NAMES)
 
 %% md
 Next to the package: `lessons/` (these notebooks, and `lessons/solutions/` with worked answers to
@@ -207,7 +205,8 @@ class Cube(CubeWrong):
 z = rng.standard_normal((2, 3))
 print(tg.gradcheck(CubeWrong.apply, z))
 print(tg.gradcheck(Cube.apply, z))
-assert not tg.gradcheck(CubeWrong.apply, z) and tg.gradcheck(Cube.apply, z)
+assert not tg.gradcheck(CubeWrong.apply, z)
+assert tg.gradcheck(Cube.apply, z)
 
 %% md
 **`tinygrad_ft.exercises`** holds the exercises of the course: backward passes to write in plain
@@ -215,7 +214,7 @@ NumPy. `stub(name)` gives the function to fill in, with the math you need in its
 `check(fn)` grades it. These are the exercises, by chapter:
 
 %% code
-from tinygrad_ft.exercises import EXERCISES, check, stub
+from tinygrad_ft.exercises import EXERCISES, check
 
 by_chapter = {}
 for ex in EXERCISES.values():
@@ -273,7 +272,7 @@ The exponential makes every entry positive, and dividing by the sum makes them a
 A larger logit always gets a larger probability.
 
 %% code
-""" + SETUP + r"""
+""" + setup("from tinygrad_ft import functional as F") + r"""
 %% md
 ## A NumPy version
 
@@ -288,7 +287,8 @@ z = np.array([2.0, 1.0, 0.1])
 p = softmax_naive(z)
 print(p.round(4))
 
-assert np.all(p > 0) and np.isclose(p.sum(), 1)
+assert np.all(p > 0)
+assert np.isclose(p.sum(), 1)
 assert np.array_equal(np.argsort(p), np.argsort(z))   # same order as the logits
 
 %% md
@@ -335,7 +335,8 @@ is one example.
 %% code
 Z = rng.standard_normal((4, 5)) * 3
 P = softmax(Z)
-assert P.shape == (4, 5) and np.allclose(P.sum(axis=1), 1)
+assert P.shape == (4, 5)
+assert np.allclose(P.sum(axis=1), 1)
 
 %% md
 ## Temperature
@@ -426,7 +427,8 @@ fig, ax = plt.subplots(figsize=(7, 4.2))
 ax.fill(*corners.T, alpha=0.06, c="k")
 for scale, colour in [(0.3, "tab:green"), (1.0, "tab:blue"), (4.0, "tab:red")]:
     P3 = softmax(rng.standard_normal((300, 3)) * scale)
-    assert np.all(P3 > 0) and np.allclose(P3.sum(axis=1), 1)   # strictly inside the triangle
+    assert np.all(P3 > 0)                                      # strictly inside the triangle
+    assert np.allclose(P3.sum(axis=1), 1)
     ax.scatter(*to_triangle(P3).T, s=5, c=colour, label=f"logits ~ N(0, {scale:g}²)")
 
 one = np.array([1.0, 0.2, -0.5])
@@ -496,11 +498,7 @@ gradient of the softmax and of the cross-entropy loss, then builds the tool that
 gradients: the **gradient check**.
 
 %% code
-""" + SETUP + r"""
-def softmax(z):
-    # chapter 1's softmax, the library's version, on float64 NumPy arrays
-    return F.softmax(tg.Tensor(z)).numpy()
-
+""" + setup("from tinygrad_ft import functional as F", body=SOFTMAX) + r"""
 %% md
 ## The Jacobian of the softmax
 
@@ -537,7 +535,8 @@ to 0 as well, because the probabilities always add up to 1.
 
 %% code
 assert np.allclose(J, J.T)
-assert np.allclose(J @ np.ones(4), 0) and np.allclose(np.ones(4) @ J, 0)
+assert np.allclose(J @ np.ones(4), 0)
+assert np.allclose(np.ones(4) @ J, 0)
 
 %% md
 ## Backward never builds the Jacobian
@@ -567,15 +566,14 @@ F.softmax(x).backward(g)
 assert np.allclose(x.grad, vjp, rtol=0, atol=1e-15)
 
 %% md
-The library also has the softmax built from primitive ops (`exp`, `max`, `sum`, division) in
-`tinygrad_ft.testing.composed`, where autograd chains the gradients of the primitives. The fused,
+The library also has the softmax built from primitive ops (`exp`, `max`, `sum`, division):
+`F.softmax_composed`, beside the op in `tinygrad_ft/functional/` (every op there has such a
+`<name>_composed` reference), where autograd chains the gradients of the primitives. The fused,
 hand-derived backward and the composed one agree to rounding error:
 
 %% code
-from tinygrad_ft.testing import composed
-
 x2 = tg.Tensor(z, requires_grad=True)
-composed.softmax(x2).backward(g)
+F.softmax_composed(x2).backward(g)
 assert np.allclose(x2.grad, x.grad, rtol=0, atol=1e-15)
 
 %% md
@@ -589,7 +587,8 @@ $$L = -\sum_i y_i \log p_i .$$
 For a single right answer $t$, $y$ is one-hot and $L = -\log p_t$. By the chain rule, with
 $\partial L/\partial p_i = -y_i / p_i$ and the softmax's backward:
 
-$$\frac{\partial L}{\partial z_j} = p_j \Big(-\frac{y_j}{p_j} + \sum_i \frac{y_i}{p_i} p_i\Big) = p_j \sum_i y_i - y_j = p_j - y_j,$$
+$$\frac{\partial L}{\partial z_j} = p_j \Big(-\frac{y_j}{p_j} + \sum_i \frac{y_i}{p_i} p_i\Big)
+= p_j \sum_i y_i - y_j = p_j - y_j,$$
 
 because $\sum_i y_i = 1$. No division by a tiny $p$ is left: every component lies in $[-1, 1]$. The
 gradient pushes the right logit up by $1 - p_t$ and every other logit down by its probability.
@@ -679,7 +678,9 @@ plt.loglog(hs, err_forward, "o-", ms=3, label="forward, float64")
 plt.loglog(hs, err_central, "o-", ms=3, label="central, float64")
 plt.loglog(hs, err_central32, "o-", ms=3, alpha=0.6, label="central, float32")
 plt.loglog(hs, 1e-16 / hs, "k:", label="rounding ≈ ε / h")
-plt.xlabel("step h"); plt.ylabel("|error|"); plt.ylim(1e-13, 1)
+plt.xlabel("step h")
+plt.ylabel("|error|")
+plt.ylim(1e-13, 1)
 plt.title("finite-difference error on tanh'(0.5)")
 plt.legend(fontsize=8)
 plt.show()
@@ -688,7 +689,8 @@ def slope(err, h1, h2):
     i, j = np.argmin(abs(hs - h1)), np.argmin(abs(hs - h2))
     return np.log10(err[i] / err[j]) / np.log10(hs[i] / hs[j])
 
-assert abs(slope(err_forward, 1e-2, 1e-4) - 1) < 0.05 and abs(slope(err_central, 1e-2, 1e-4) - 2) < 0.05
+assert abs(slope(err_forward, 1e-2, 1e-4) - 1) < 0.05
+assert abs(slope(err_central, 1e-2, 1e-4) - 2) < 0.05
 assert 1e-9 <= hs[err_forward.argmin()] <= 1e-7    # forward: best h ≈ √ε ≈ 1e-8
 assert 1e-7 <= hs[err_central.argmin()] <= 1e-4    # central: best h ≈ ε^(1/3) ≈ 1e-5
 assert err_central.min() < err_forward.min() / 100
@@ -712,7 +714,8 @@ for an analytic value $a$ and a numeric one $n$ (the $10^{-8}$ avoids dividing b
 with central differences, a correct gradient typically gives below $10^{-7}$; a wrong one, near 1.
 
 %% code
-from tinygrad_ft.gradcheck import relative_error
+from tinygrad_ft.autograd.gradcheck import relative_error
+
 
 def rel(a, n):
     return np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))
@@ -765,7 +768,10 @@ of $\sum_i f(z)_i c_i$: first with $c$ all ones (the sum), then with a random $c
 def check_with_seed(op, z, c, h=1e-6):
     x = tg.Tensor(z, requires_grad=True)
     op(x).backward(c)
-    L = lambda z: (op(tg.Tensor(z)).numpy() * c).sum()
+
+    def L(z):
+        return (op(tg.Tensor(z)).numpy() * c).sum()
+
     numeric = np.zeros_like(z)
     for i in np.ndindex(z.shape):
         step = np.zeros_like(z)
@@ -779,7 +785,8 @@ for name, op in [("right", F.softmax), ("sign error", SoftmaxSignError.apply)]:
 
 assert check_with_seed(SoftmaxSignError.apply, Z, ones)         # the wrong backward passes the sum check...
 assert not check_with_seed(SoftmaxSignError.apply, Z, c)        # ...and fails the random one
-assert check_with_seed(F.softmax, Z, ones) and check_with_seed(F.softmax, Z, c)
+assert check_with_seed(F.softmax, Z, ones)
+assert check_with_seed(F.softmax, Z, c)
 
 %% md
 `tg.gradcheck` always contracts with a fixed random cotangent (seeded, so a check is repeatable),
@@ -855,8 +862,7 @@ chapter writes the common ones and their derivatives by hand, checks both agains
 and then follows a gradient back through twenty of them.
 
 %% code
-""" + SETUP + r"""
-import math
+""" + setup("import math", "from tinygrad_ft import functional as F") + r"""
 
 %% md
 ## Six activations
@@ -868,12 +874,13 @@ import math
 | tanh | $\tanh x$ | $1 - \tanh^2 x$ |
 | sigmoid | $\sigma(x) = 1/(1 + e^{-x})$ | $\sigma(x)(1 - \sigma(x))$ |
 | GELU (exact) | $x\,\Phi(x)$ | $\Phi(x) + x\,\varphi(x)$ |
-| GELU (tanh) | $\tfrac12 x (1 + \tanh u)$, $u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)$ | $\tfrac12(1 + \tanh u) + \tfrac12 x (1 - \tanh^2 u)\, u'$ |
+| GELU (tanh) | $\tfrac12 x (1 + \tanh u)$ | $\tfrac12(1 + \tanh u) + \tfrac12 x (1 - \tanh^2 u)\, u'$ |
 
 $\Phi$ is the standard normal's cumulative distribution function, $\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))$,
 and $\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}$ its density. GELU, the activation of GPT-2 and most
 transformers since, weighs $x$ by the probability that a standard normal variable is below it.
-GPT-2 used the tanh approximation, with $u' = \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)$.
+GPT-2 used the tanh approximation, with $u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)$ and
+$u' = \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)$.
 
 In NumPy, each as a pair (function, derivative):
 
@@ -945,7 +952,8 @@ for name, (f, df) in ACTIVATIONS.items():
     out.backward(g)
     forward_diff, backward_diff = np.abs(out.numpy() - f(x)).max(), np.abs(t.grad - g * df(x)).max()
     print(f"{name:13s} {forward_diff:9.1e} {backward_diff:9.1e}")
-    assert forward_diff < 1e-14 and backward_diff < 1e-14, name
+    assert forward_diff < 1e-14, name
+    assert backward_diff < 1e-14, name
 
 %% md
 At the kink itself, the library follows PyTorch's convention: ReLU's derivative at exactly 0 is 0,
@@ -956,7 +964,8 @@ t = tg.Tensor(np.zeros(1), requires_grad=True)
 F.relu(t).backward(np.ones(1))
 t2 = tg.Tensor(np.zeros(1), requires_grad=True)
 F.leaky_relu(t2, negative_slope=ALPHA).backward(np.ones(1))
-assert t.grad[0] == 0.0 and t2.grad[0] == ALPHA
+assert t.grad[0] == 0.0
+assert t2.grad[0] == ALPHA
 
 %% md
 ## How they relate
@@ -969,7 +978,8 @@ one.
 %% code
 assert np.allclose(np.tanh(x), 2 * sigmoid(2 * x) - 1)
 assert np.allclose(ACTIVATIONS["tanh"][1](x), 4 * ACTIVATIONS["sigmoid"][1](2 * x))
-assert np.isclose(ACTIVATIONS["sigmoid"][1](x).max(), 1 / 4) and x[ACTIVATIONS["sigmoid"][1](x).argmax()] == 0
+assert np.isclose(ACTIVATIONS["sigmoid"][1](x).max(), 1 / 4)
+assert x[ACTIVATIONS["sigmoid"][1](x).argmax()] == 0
 assert np.isclose(ACTIVATIONS["tanh"][1](x).max(), 1)
 
 gelu_gap = np.abs(ACTIVATIONS["gelu (exact)"][0](x) - ACTIVATIONS["gelu (tanh)"][0](x))
@@ -985,8 +995,10 @@ gradient.
 gelu, dgelu = ACTIVATIONS["gelu (exact)"]
 x_min = x[gelu(x).argmin()]
 print(f"GELU's minimum: {gelu(x).min():.4f} at x = {x_min:.2f}")
-assert np.isclose(gelu(x).min(), -0.17, atol=0.005) and np.isclose(x_min, -0.75, atol=0.01)
-assert np.all(dgelu(x[x < x_min - 0.01]) < 0) and np.all(dgelu(x[x > x_min + 0.01]) > 0)
+assert np.isclose(gelu(x).min(), -0.17, atol=0.005)
+assert np.isclose(x_min, -0.75, atol=0.01)
+assert np.all(dgelu(x[x < x_min - 0.01]) < 0)
+assert np.all(dgelu(x[x > x_min + 0.01]) > 0)
 
 %% md
 ## Saturation
@@ -999,7 +1011,8 @@ every input is "dead" and stops learning. LeakyReLU and GELU keep a little slope
 %% code
 sigmoid_slope, tanh_slope = ACTIVATIONS["sigmoid"][1], ACTIVATIONS["tanh"][1]
 print(f"σ'(5) = {sigmoid_slope(5.0):.4f}, tanh'(3) = {tanh_slope(3.0):.4f}")
-assert np.all(sigmoid_slope(x[np.abs(x) >= 5]) < 0.007) and np.all(tanh_slope(x[np.abs(x) >= 3]) < 0.01)
+assert np.all(sigmoid_slope(x[np.abs(x) >= 5]) < 0.007)
+assert np.all(tanh_slope(x[np.abs(x) >= 3]) < 0.01)
 
 %% md
 ## A gradient through twenty layers
@@ -1010,7 +1023,8 @@ $\mathcal N(0, \text{gain}^2/n)$. Going back one layer multiplies the gradient b
 $\operatorname{diag}(f'(a_{l+1}))$ and then by $W_{l+1}^\top$. For random weights this scales its
 norm by about
 
-$$\frac{\lVert \partial L/\partial h_{l} \rVert}{\lVert \partial L/\partial h_{l+1} \rVert} \approx \text{gain} \cdot \operatorname{rms}\big(f'(a_{l+1})\big),$$
+$$\frac{\lVert \partial L/\partial h_{l} \rVert}{\lVert \partial L/\partial h_{l+1} \rVert}
+\approx \text{gain} \cdot \operatorname{rms}\big(f'(a_{l+1})\big),$$
 
 the gain times the root-mean-square slope of the activation at that layer. Over 20 layers these
 factors multiply: slightly below 1 and the gradient **vanishes**, slightly above and it
@@ -1077,10 +1091,12 @@ Read the plot from right (the loss) to left (the input):
 %% code
 sigmoid_norms, sigmoid_slopes = results["sigmoid", 1.0]
 relu_norms, relu_slopes = results["relu", 1.0]
-assert sigmoid_norms[0] < 1e-10 and np.all(sigmoid_slopes <= 0.25)
+assert sigmoid_norms[0] < 1e-10
+assert np.all(sigmoid_slopes <= 0.25)
 assert abs(relu_slopes.mean() - np.sqrt(0.5)) < 0.02     # about half of the units are on
 assert 0.5 < results["relu", np.sqrt(2)][0][0] < 2
-assert results["tanh", 3.0][0][0] > 100 and results["tanh", 3.0][1].mean() < 0.5
+assert results["tanh", 3.0][0][0] > 100
+assert results["tanh", 3.0][1].mean() < 0.5
 
 %% md
 Later chapters keep gradients healthy with the tools of transformers: careful initialisation,
@@ -1172,8 +1188,7 @@ hundred lines, then shows that the library's `Tensor` computes the same gradient
 real engine must also get right.
 
 %% code
-""" + SETUP + r"""
-import math
+""" + setup("import math", "from tinygrad_ft import functional as F") + r"""
 
 %% md
 ## A value that remembers how it was made
@@ -1282,10 +1297,14 @@ Our example: $L = (ab + c)\tanh a$, with $a$ used twice.
 
 %% code
 a, b, c = Value(1.5, label="a"), Value(-2.0, label="b"), Value(4.0, label="c")
-e = a * b;     e.label = "e = a·b"
-d = e + c;     d.label = "d = e + c"
-t = a.tanh();  t.label = "t = tanh a"
-L = d * t;     L.label = "L = d·t"
+e = a * b
+e.label = "e = a·b"
+d = e + c
+d.label = "d = e + c"
+t = a.tanh()
+t.label = "t = tanh a"
+L = d * t
+L.label = "L = d·t"
 L.backward()
 
 order = topological_order(L)
@@ -1327,7 +1346,8 @@ $$\frac{\partial L}{\partial a} = \underbrace{t \cdot b}_{\text{via } e} + \unde
 %% code
 tv, dv = math.tanh(1.5), 1.5 * -2.0 + 4.0
 assert math.isclose(a.grad, tv * -2.0 + dv * (1 - tv**2))
-assert math.isclose(b.grad, tv * 1.5) and math.isclose(c.grad, tv)
+assert math.isclose(b.grad, tv * 1.5)
+assert math.isclose(c.grad, tv)
 
 def L_of(a_, b_, c_):
     return (a_ * b_ + c_) * math.tanh(a_)
@@ -1355,6 +1375,8 @@ scalar `Value`s and loops, once with tensors and `@`. A tensor op is a whole loo
 at once, and the gradients of every weight agree:
 
 %% code
+from tinygrad_ft import autograd  # the library's engine: Tensor.backward uses autograd.topological_order
+
 x_np, W1_np, W2_np = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal((5, 2))
 
 # scalars and loops
@@ -1369,8 +1391,7 @@ loss.backward()
 # tensors
 X, T1, T2 = tg.Tensor(x_np), tg.Tensor(W1_np, requires_grad=True), tg.Tensor(W2_np, requires_grad=True)
 loss_t = ((X @ T1).tanh() @ T2).sum()
-from tinygrad_ft.tensor import _topological_order    # the library's own, used by backward
-tensor_ops = [t._ctx.name for t in _topological_order(loss_t) if t._ctx is not None]
+tensor_ops = [t._ctx.name for t in autograd.topological_order(loss_t) if t._ctx is not None]
 loss_t.backward()
 
 assert np.isclose(loss.data, loss_t.item())
@@ -1398,7 +1419,8 @@ right, forgetful = Value(3.0), ForgetfulValue(3.0)
 (right + right).backward()
 (forgetful + forgetful).backward()
 print(f"d(a + a)/da: {right.grad} with +=, {forgetful.grad} with =")
-assert right.grad == 2.0 and forgetful.grad == 1.0
+assert right.grad == 2.0
+assert forgetful.grad == 1.0
 
 %% md
 The library adds up the gradients of every use too: $\frac{d}{dx}(x \cdot x + x) = 2x + 1$.
@@ -1461,16 +1483,17 @@ Y = (X + bias) * scale                      # bias: (3,) → (4, 3);  scale: (4,
 Y.backward(G)
 Xb = X.numpy() + bias.numpy()
 
-assert bias.grad.shape == (3,) and scale.grad.shape == (4, 1)
+assert bias.grad.shape == (3,)
+assert scale.grad.shape == (4, 1)
 assert np.allclose(bias.grad, (G * scale.numpy()).sum(axis=0))            # summed over the new leading axis
 assert np.allclose(scale.grad, (G * Xb).sum(axis=1, keepdims=True))       # summed over the axis of size 1
 assert np.allclose(X.grad, G * scale.numpy())                              # X was not broadcast
 
 %% md
-Every op of the library does this with one helper, `unbroadcast` in `tinygrad_ft/ops.py`:
+Every op of the library does this with one helper, `unbroadcast` in `tinygrad_ft/autograd/ops.py`:
 
 %% code
-from tinygrad_ft.ops import unbroadcast
+from tinygrad_ft.autograd.ops import unbroadcast
 
 assert np.allclose(unbroadcast(G, (3,)), G.sum(axis=0))
 assert np.allclose(unbroadcast(G, (4, 1)), G.sum(axis=1, keepdims=True))
@@ -1488,7 +1511,9 @@ w = tg.Tensor([1.0, 2.0], dtype="float64", requires_grad=True)
 with tg.no_grad():
     assert not tg.is_grad_enabled()
     y = w * 2
-assert tg.is_grad_enabled() and not y.requires_grad and y.is_leaf
+assert tg.is_grad_enabled()
+assert not y.requires_grad
+assert y.is_leaf
 
 %% md
 `detach()` cuts one tensor out of the graph: the same numbers, treated as a constant. In
@@ -1562,8 +1587,8 @@ L.backward()                                        # the same order rules still
 assert math.isclose(a.grad, tv * -2.0 + dv * (1 - tv**2))
 
 %% md
-The library's `Tensor.backward` uses this iterative search (`_topological_order` in
-`tinygrad_ft/tensor.py`), so the same chain is no problem there either:
+The library's `Tensor.backward` uses this iterative search (`topological_order` in
+`tinygrad_ft/autograd/tensor.py`), so the same chain is no problem there either:
 
 %% code
 x0 = tg.Tensor(1.0, dtype="float64", requires_grad=True)
@@ -1590,4 +1615,4 @@ CHAPTERS = {
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:], CHAPTERS, SETUP, timeout=120)
+    main(sys.argv[1:], CHAPTERS, timeout=120)

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import sys
 
-from notebooks import main
+from notebooks import main, setup_cell
 
-
-SETUP = r"""
-%matplotlib inline
-import numpy as np
-import matplotlib.pyplot as plt
-import tinygrad_ft as tg
-from tinygrad_ft import functional as F
-from tinygrad_ft import nn
-
+PLOTS = """
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6, 3.5), "axes.grid": True, "grid.alpha": 0.3})
 tg.manual_seed(0)
 rng = np.random.default_rng(0)
 """
+F = "from tinygrad_ft import functional as F"
+NN = "from tinygrad_ft import nn"
+
+
+def setup(*imports: str) -> str:
+    """A chapter's first code cell: NumPy, matplotlib, ``tg`` and ``imports``; plot settings, seeds."""
+    return setup_cell(*imports, body=PLOTS)
+
 
 # =========================================================================================
 CH05 = r"""
@@ -36,14 +36,15 @@ Chapters 1–4 built the engine: tensors that remember how they were made, and b
 checked against finite differences. Now the first real layer. A **dense** (fully connected, or
 linear) layer maps each input vector to an output vector with a matrix and a bias:
 
-$$Y = X W + b, \qquad X \in \mathbb{R}^{N \times \text{in}},\; W \in \mathbb{R}^{\text{in} \times \text{out}},\; b \in \mathbb{R}^{\text{out}}.$$
+$$Y = X W + b, \qquad X \in \mathbb{R}^{N \times \text{in}},\;
+W \in \mathbb{R}^{\text{in} \times \text{out}},\; b \in \mathbb{R}^{\text{out}}.$$
 
 Each of the $N$ rows of $X$ is one example; the same $W$ and $b$ serve them all. Stack a few
 such layers with a nonlinearity between them and you have a network that can learn curved
 decision boundaries. By the end of this chapter one will separate three interleaved spirals.
 
 %% code
-""" + SETUP + r"""
+""" + setup(F, NN) + r"""
 %% md
 ## The forward pass
 
@@ -122,15 +123,16 @@ assert np.allclose(x3.grad, G3 @ W.T)
 %% md
 And, as for every op of the library, the hand-derived backward agrees with central
 differences (`tg.gradcheck`) and with the same function composed from primitive ops, whose
-gradient autograd derives op by op (`tinygrad_ft.testing.composed`):
+gradient autograd derives op by op (`F.linear_composed`, beside the op in `tinygrad_ft/functional/`):
 
 %% code
-from tinygrad_ft.testing import composed
+from tinygrad_ft.autograd import max_difference
 
 print(tg.gradcheck(F.linear, X, W, b))
-value_diff, grad_diff = composed.max_difference(F.linear, composed.linear, X, W, b)
+value_diff, grad_diff = max_difference(F.linear, F.linear_composed, X, W, b)
 print(f"fused vs composed: values differ by {value_diff:.1e}, gradients by {grad_diff:.1e}")
-assert tg.gradcheck(F.linear, X, W, b) and max(value_diff, grad_diff) < 1e-12
+assert tg.gradcheck(F.linear, X, W, b)
+assert max(value_diff, grad_diff) < 1e-12
 
 %% md
 ## `nn.Linear`: the layer that owns its parameters
@@ -140,7 +142,8 @@ both uniformly in $\pm 1/\sqrt{\text{in}}$, as PyTorch does. Why that bound? A u
 in $\pm a$ has variance $a^2/3$, so each weight has variance $1/(3\,\text{in})$. An output is
 a sum of $\text{in}$ products, so for inputs of variance 1
 
-$$\operatorname{Var}(y) = \text{in} \cdot 1 \cdot \frac{1}{3\,\text{in}} + \operatorname{Var}(b) = \frac13 + \frac{1}{3\,\text{in}},$$
+$$\operatorname{Var}(y) = \text{in} \cdot 1 \cdot \frac{1}{3\,\text{in}} + \operatorname{Var}(b)
+= \frac13 + \frac{1}{3\,\text{in}},$$
 
 whatever the width: the scale of the signal does not grow or shrink with the layer's size.
 
@@ -149,7 +152,8 @@ layer = nn.Linear(256, 256)
 print(layer, [p.shape for p in layer.parameters()])
 
 bound = 1 / np.sqrt(256)
-assert np.abs(layer.weight.numpy()).max() <= bound and np.abs(layer.bias.numpy()).max() <= bound
+assert np.abs(layer.weight.numpy()).max() <= bound
+assert np.abs(layer.bias.numpy()).max() <= bound
 
 with tg.no_grad():
     out = layer(tg.Tensor(rng.standard_normal((20_000, 256)).astype(np.float32)))
@@ -179,7 +183,8 @@ print(X_train.shape, y_train.shape, np.bincount(y_train))
 
 plt.figure(figsize=(3.8, 3.5))
 plt.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap="brg", s=10)
-plt.gca().set_aspect("equal"); plt.title("three spirals (training set)")
+plt.gca().set_aspect("equal")
+plt.title("three spirals (training set)")
 plt.show()
 
 %% md
@@ -246,7 +251,9 @@ def plot_boundary(model, ax, title):
         pred = model(tg.Tensor(np.stack([gx.ravel(), gy.ravel()], axis=1))).numpy().argmax(axis=1)
     ax.contourf(gx, gy, pred.reshape(gx.shape), levels=[-0.5, 0.5, 1.5, 2.5], cmap="brg", alpha=0.25)
     ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap="brg", s=8)
-    ax.set_aspect("equal"); ax.set_title(title); ax.grid(False)
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.grid(False)
 
 fig, ax = plt.subplots(figsize=(3.8, 3.5))
 plot_boundary(linear_model, ax, "one linear layer")
@@ -272,11 +279,17 @@ train_acc, test_acc = accuracy(mlp, X_train, y_train), accuracy(mlp, X_test, y_t
 print(f"MLP: loss {mlp_losses[-1]:.3f}, train accuracy {train_acc:.2f}, test accuracy {test_acc:.2f}")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.5))
-ax1.plot(linear_losses, label="linear"); ax1.plot(mlp_losses, label="MLP")
-ax1.set_yscale("log"); ax1.set_xlabel("step"); ax1.set_ylabel("cross-entropy"); ax1.legend()
+ax1.plot(linear_losses, label="linear")
+ax1.plot(mlp_losses, label="MLP")
+ax1.set_yscale("log")
+ax1.set_xlabel("step")
+ax1.set_ylabel("cross-entropy")
+ax1.legend()
 plot_boundary(mlp, ax2, "MLP, 2 hidden layers")
-plt.tight_layout(); plt.show()
-assert train_acc > 0.97 and test_acc > 0.9
+plt.tight_layout()
+plt.show()
+assert train_acc > 0.97
+assert test_acc > 0.9
 
 %% md
 Every gradient that trained it came from two hand-derived backwards: `F.linear`'s three
@@ -333,14 +346,15 @@ For each we derive the gradient, check it against the library, and look at what 
 in floating point.
 
 %% code
-""" + SETUP + r"""
+""" + setup(F) + r"""
 %% md
 ## Cross-entropy
 
 For one example with logits $z \in \mathbb{R}^C$ and correct class $t$, the loss is the
 negative log-probability that the softmax gives the right class:
 
-$$\ell = -\log \operatorname{softmax}(z)_t = -\log \frac{e^{z_t}}{\sum_j e^{z_j}} = \underbrace{\log \sum_j e^{z_j}}_{\operatorname{lse}(z)} - z_t .$$
+$$\ell = -\log \operatorname{softmax}(z)_t = -\log \frac{e^{z_t}}{\sum_j e^{z_j}}
+= \underbrace{\log \sum_j e^{z_j}}_{\operatorname{lse}(z)} - z_t .$$
 
 The right-hand form never computes a probability, so it cannot take the log of one that
 underflowed to 0; the log-sum-exp is computed stably by pulling out the maximum,
@@ -388,7 +402,8 @@ the right class; it grows without bound for confident mistakes.
 print(f"uniform prediction: {F.cross_entropy(tg.Tensor(np.zeros((N, C))), t).item():.4f} = log {C} = {np.log(C):.4f}")
 assert np.isclose(F.cross_entropy(tg.Tensor(np.zeros((N, C))), t).item(), np.log(C))
 
-confident_wrong = np.full((1, C), 0.0); confident_wrong[0, 0] = 50.0   # sure of class 0; the answer is 1
+confident_wrong = np.full((1, C), 0.0)
+confident_wrong[0, 0] = 50.0                                           # sure of class 0; the answer is 1
 assert np.isclose(F.cross_entropy(tg.Tensor(confident_wrong), [1]).item(), 50.0, rtol=1e-6)
 
 %% md
@@ -403,7 +418,8 @@ with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
     naive = -np.log(np.exp(Z_big) / np.exp(Z_big).sum())[0, 1]
 fused = F.cross_entropy(tg.Tensor(Z_big), [1]).item()
 print(f"naive: {naive},  log_softmax: {two_step},  cross_entropy: {fused}")
-assert not np.isfinite(naive) and fused == two_step == 2000.0
+assert not np.isfinite(naive)
+assert fused == two_step == 2000.0
 
 %% md
 ### Ignored positions and label smoothing
@@ -418,7 +434,8 @@ Two options of `F.cross_entropy` that later chapters use:
   becomes $p - (1-\varepsilon)\,\text{onehot}(t) - \varepsilon/C$ (per row, before the mean).
 
 %% code
-t_masked = t.copy(); t_masked[:3] = -100                  # ignore the first three rows
+t_masked = t.copy()
+t_masked[:3] = -100                                       # ignore the first three rows
 z = tg.Tensor(Z, requires_grad=True)
 F.cross_entropy(z, t_masked).backward()
 kept = t_masked != -100
@@ -462,7 +479,8 @@ $$\frac{\partial \ell}{\partial x} = \frac{p - t}{p(1-p)} \cdot p(1-p) = \sigma(
 The same shape as cross-entropy's $p - \text{onehot}$. The loss itself has a stable form in the
 logit: $-\log\sigma(x) = \log(1 + e^{-x})$ and $-\log(1-\sigma(x)) = \log(1+e^{x})$, so
 
-$$\ell = \operatorname{softplus}(x) - t\,x, \qquad \operatorname{softplus}(x) = \log(1 + e^x) = \max(x, 0) + \log\!\big(1 + e^{-|x|}\big),$$
+$$\ell = \operatorname{softplus}(x) - t\,x, \qquad
+\operatorname{softplus}(x) = \log(1 + e^x) = \max(x, 0) + \log\!\big(1 + e^{-|x|}\big),$$
 
 where the last form never exponentiates a positive number. `F.binary_cross_entropy_with_logits`
 computes exactly that:
@@ -518,16 +536,24 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
 ax1.plot(xs, with_logits[0], lw=3, label="BCE with logits")
 ax1.plot(xs, via_probs[0], "--", label="BCE of σ(x), float32")
 ax1.annotate("jumps to 100\n(log 0, clamped)", xy=(17, 40), xytext=(21, 36), arrowprops={"arrowstyle": "->"})
-ax1.set_ylim(-2, 45); ax1.set_xlabel("logit x (target 0)"); ax1.set_title("loss"); ax1.legend()
+ax1.set_ylim(-2, 45)
+ax1.set_xlabel("logit x (target 0)")
+ax1.set_title("loss")
+ax1.legend()
 ax2.plot(xs, with_logits[1], lw=3, label="BCE with logits: σ(x) - t")
 ax2.plot(xs, via_probs[1], "--", label="BCE of σ(x), float32")
 ax2.plot(xs, mse_probs[1], ":", label="MSE of σ(x)")
-ax2.set_xlabel("logit x (target 0)"); ax2.set_title("gradient d loss / dx"); ax2.legend(fontsize=8)
-plt.tight_layout(); plt.show()
+ax2.set_xlabel("logit x (target 0)")
+ax2.set_title("gradient d loss / dx")
+ax2.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
 
 at_30 = np.argmin(np.abs(xs - 30))
-assert np.isclose(with_logits[0][at_30], 30, rtol=1e-6) and np.isclose(with_logits[1][at_30], 1)
-assert via_probs[0][at_30] == 100 and via_probs[1][at_30] == 0
+assert np.isclose(with_logits[0][at_30], 30, rtol=1e-6)
+assert np.isclose(with_logits[1][at_30], 1)
+assert via_probs[0][at_30] == 100
+assert via_probs[1][at_30] == 0
 sigma_xs = 1 / (1 + np.exp(-xs.astype(np.float64)))
 assert np.allclose(mse_probs[1], 2 * sigma_xs * sigma_xs * (1 - sigma_xs), atol=1e-6)   # d(σ - 0)²/dx = 2σ · σ(1 - σ)
 
@@ -659,7 +685,7 @@ Each optimizer in `tinygrad_ft.optim` reads each parameter's `.grad` and writes 
 into `.data`, in place. Every update rule below is first computed by hand and checked against it.
 
 %% code
-""" + SETUP + r"""from tinygrad_ft import optim
+""" + setup(F, "from tinygrad_ft import nn, optim") + r"""
 
 %% md
 ## A hard little valley
@@ -783,7 +809,8 @@ for g in grads:
     p.grad = g                       # an optimizer only reads .grad: set it by hand
     adam.step()
 assert np.allclose(p.numpy(), theta, rtol=1e-10, atol=1e-14)
-assert np.allclose(adam.state[p]["exp_avg"], m) and np.allclose(adam.state[p]["exp_avg_sq"], v)
+assert np.allclose(adam.state[p]["exp_avg"], m)
+assert np.allclose(adam.state[p]["exp_avg_sq"], v)
 
 %% md
 The first step shows what the bias correction buys: $\hat m_1 = g$ and $\hat v_1 = g^2$, so
@@ -816,10 +843,14 @@ uncorrected = (1 - 0.9**steps) / np.sqrt(1 - 0.999**steps)
 
 plt.plot(steps, library_steps, lw=3, label=r"optim.Adam: $\hat m / \sqrt{\hat v}$")
 plt.plot(steps, uncorrected, label=r"no bias correction: $m / \sqrt{v}$")
-plt.xscale("log"); plt.xlabel("step"); plt.ylabel("step size / η"); plt.legend()
+plt.xscale("log")
+plt.xlabel("step")
+plt.ylabel("step size / η")
+plt.legend()
 plt.show()
 assert np.allclose(library_steps, 1.0, atol=1e-7)
-assert np.isclose(uncorrected[0], 0.1 / np.sqrt(0.001)) and uncorrected.max() > 6
+assert np.isclose(uncorrected[0], 0.1 / np.sqrt(0.001))
+assert uncorrected.max() > 6
 
 %% md
 ## Three optimizers in the valley
@@ -840,9 +871,14 @@ ax1.contour(gx, gy, 0.5 * (gx**2 + 20 * gy**2), levels=np.geomspace(0.05, 60, 12
 for (name, path) in paths.items():
     ax1.plot(path[:, 0], path[:, 1], lw=1.2, label=name)
     ax2.plot([0.5 * (x * x + 20 * y * y) for x, y in path], label=name)
-ax1.plot(0, 0, "k*"); ax1.set_title("paths from (-4, 1.5)"); ax1.legend(fontsize=8)
-ax2.set_yscale("log"); ax2.set_xlabel("step"); ax2.set_title("f")
-plt.tight_layout(); plt.show()
+ax1.plot(0, 0, "k*")
+ax1.set_title("paths from (-4, 1.5)")
+ax1.legend(fontsize=8)
+ax2.set_yscale("log")
+ax2.set_xlabel("step")
+ax2.set_title("f")
+plt.tight_layout()
+plt.show()
 
 final = {name: 0.5 * (path[-1] ** 2 * [1, 20]).sum() for name, path in paths.items()}
 assert final["momentum, η=0.02, μ=0.8"] < final["SGD, η=0.09"]
@@ -889,7 +925,10 @@ for name, make_optimizer in optimizers.items():
 
 for name, curve in curves.items():
     plt.plot(curve, label=name)
-plt.yscale("log"); plt.xlabel("step"); plt.ylabel("training loss"); plt.legend(fontsize=8)
+plt.yscale("log")
+plt.xlabel("step")
+plt.ylabel("training loss")
+plt.legend(fontsize=8)
 plt.show()
 assert max(curves["momentum, η=0.3, μ=0.9"][-1], curves["Adam, η=0.01"][-1]) < curves["SGD, η=0.3"][-1] / 10
 
@@ -941,7 +980,8 @@ model = make_mlp()
 groups = optim.weight_decay_groups(model, 0.1)
 for group in groups:
     print(f"weight_decay={group['weight_decay']}: shapes {[p.shape for p in group['params']]}")
-assert all(p.ndim == 2 for p in groups[0]["params"]) and all(p.ndim == 1 for p in groups[1]["params"])
+assert all(p.ndim == 2 for p in groups[0]["params"])
+assert all(p.ndim == 1 for p in groups[1]["params"])
 
 %% md
 ## Dropout
@@ -957,7 +997,8 @@ x = tg.ones((100_000,), requires_grad=True)
 y = F.dropout(x, p=0.3)
 kept = y.numpy() != 0
 print(f"dropped {1 - kept.mean():.4f} (p = 0.3), survivors {np.unique(y.numpy()[kept])} = 1/0.7, mean {y.numpy().mean():.4f}")
-assert abs((1 - kept.mean()) - 0.3) < 0.01 and abs(y.numpy().mean() - 1) < 0.02
+assert abs((1 - kept.mean()) - 0.3) < 0.01
+assert abs(y.numpy().mean() - 1) < 0.02
 assert np.allclose(y.numpy()[kept], 1 / 0.7)
 
 y.backward(np.full(100_000, 2.0, dtype=np.float32))
@@ -977,7 +1018,8 @@ with tg.no_grad():
     a, b = net(inputs).numpy(), net(inputs).numpy()
     net.eval()
     c, d = net(inputs).numpy(), net(inputs).numpy()
-assert not np.allclose(a, b) and np.array_equal(c, d)
+assert not np.allclose(a, b)
+assert np.array_equal(c, d)
 
 %% md
 ## Gradient clipping
@@ -1010,7 +1052,9 @@ The learning rate need not be constant. GPT training uses a linear **warmup** fr
 first moment estimates are poor, so the first steps should be small), then a **cosine** decay to a
 minimum (large steps while the loss falls fast, small ones to settle):
 
-$$\eta(s) = \begin{cases} \eta_{\max}\, s / W & s < W \\ \eta_{\min} + (\eta_{\max} - \eta_{\min})\,\tfrac12\big(1 + \cos(\pi\,\tfrac{s - W}{S - W})\big) & W \le s < S \\ \eta_{\min} & s \ge S \end{cases}$$
+$$\eta(s) = \begin{cases} \eta_{\max}\, s / W & s < W \\
+\eta_{\min} + (\eta_{\max} - \eta_{\min})\,\tfrac12\big(1 + \cos(\pi\,\tfrac{s - W}{S - W})\big) & W \le s < S \\
+\eta_{\min} & s \ge S \end{cases}$$
 
 %% code
 base, low, warmup, total = 1e-3, 1e-4, 100, 1000
@@ -1018,11 +1062,16 @@ s = np.arange(1200)
 lrs = np.array([optim.warmup_cosine_lr(i, base, warmup, total, min_lr=low) for i in s])
 
 plt.plot(s, lrs)
-plt.axvline(warmup, color="gray", ls=":"); plt.axvline(total, color="gray", ls=":")
-plt.xlabel("step"); plt.ylabel("learning rate"); plt.title("warmup_cosine_lr(step, 1e-3, 100, 1000, min_lr=1e-4)")
+plt.axvline(warmup, color="gray", ls=":")
+plt.axvline(total, color="gray", ls=":")
+plt.xlabel("step")
+plt.ylabel("learning rate")
+plt.title("warmup_cosine_lr(step, 1e-3, 100, 1000, min_lr=1e-4)")
 plt.show()
 
-assert lrs[0] == 0 and np.isclose(lrs[50], base / 2) and np.isclose(lrs[warmup], base)
+assert lrs[0] == 0
+assert np.isclose(lrs[50], base / 2)
+assert np.isclose(lrs[warmup], base)
 assert np.isclose(lrs[(warmup + total) // 2], (base + low) / 2)       # halfway down the cosine
 assert np.allclose(lrs[total:], low)
 
@@ -1037,7 +1086,8 @@ scheduler = optim.WarmupCosine(optimizer, warmup_steps=warmup, total_steps=total
 seen = []
 for step in range(300):
     seen.append(optimizer.param_groups[0]["lr"])
-    optimizer.step(); scheduler.step()
+    optimizer.step()
+    scheduler.step()
 assert np.allclose(seen, lrs[:300])
 
 %% md
@@ -1081,7 +1131,8 @@ test_error = {}
 for name, (train_error, curve) in fits.items():
     test_error[name] = ((curve - np.sin(x_grid)) ** 2).mean()
     plt.plot(x_grid, curve, label=f"{name}: train {train_error:.3f}, true {test_error[name]:.3f}")
-plt.legend(fontsize=7); plt.title("mean squared error on the samples, and against sin x")
+plt.legend(fontsize=7)
+plt.title("mean squared error on the samples, and against sin x")
 plt.show()
 assert max(test_error["dropout 0.2"], test_error["weight decay 1.0"]) < test_error["plain"]
 assert fits["plain"][0] < min(fits["dropout 0.2"][0], fits["weight decay 1.0"][0])
@@ -1117,7 +1168,7 @@ $\sqrt D$, how the causal mask keeps a language model from reading ahead, the ba
 and several heads side by side.
 
 %% code
-""" + SETUP + r"""
+""" + setup(F, NN) + r"""
 %% md
 ## Scaled dot-product attention, by hand
 
@@ -1133,12 +1184,13 @@ Q, K, V = (rng.standard_normal((T, D)) for _ in range(3))
 
 S = Q @ K.T / np.sqrt(D)          # (T, T): query i against key j
 P = softmax(S)                    # each row: weights over the keys, summing to 1
-O = P @ V                         # (T, D): each row a weighted average of the values
+Out = P @ V                       # (T, D): each row a weighted average of the values (O in the formula)
 
 out = F.scaled_dot_product_attention(tg.Tensor(Q), tg.Tensor(K), tg.Tensor(V))
-assert np.allclose(out.numpy(), O)
-assert np.allclose(P.sum(axis=1), 1) and (P > 0).all()
-assert ((O >= V.min(axis=0)) & (O <= V.max(axis=0))).all()    # averages stay within the values' range
+assert np.allclose(out.numpy(), Out)
+assert np.allclose(P.sum(axis=1), 1)
+assert (P > 0).all()
+assert ((Out >= V.min(axis=0)) & (Out <= V.max(axis=0))).all()    # averages stay within the values' range
 
 %% md
 ## Why divide by $\sqrt D$
@@ -1168,13 +1220,20 @@ for name, rows in stats.items():
     for ax, values in zip(axes, zip(*rows)):
         ax.plot(dims, values, "o-", label=f"q·k{'' if name == 'raw' else ' / √D'}")
 for ax, title in zip(axes, ["variance of the scores", "largest weight in a row", "gradient reaching the scores"]):
-    ax.set_xscale("log", base=2); ax.set_xlabel("D"); ax.set_title(title, fontsize=10)
-axes[0].set_yscale("log", base=2); axes[1].axhline(1 / 16, color="gray", ls=":"); axes[0].legend()
-plt.tight_layout(); plt.show()
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("D")
+    ax.set_title(title, fontsize=10)
+axes[0].set_yscale("log", base=2)
+axes[1].axhline(1 / 16, color="gray", ls=":")
+axes[0].legend()
+plt.tight_layout()
+plt.show()
 
 raw_var, scaled_var = (np.array([row[0] for row in stats[n]]) for n in ("raw", "scaled"))
-assert np.allclose(raw_var / dims, 1, atol=0.1) and np.allclose(scaled_var, 1, atol=0.1)   # Var = D, then 1
-assert stats["raw"][-1][1] > 0.9 and stats["scaled"][-1][1] < 0.4                          # saturation
+assert np.allclose(raw_var / dims, 1, atol=0.1)                                            # Var = D, then 1
+assert np.allclose(scaled_var, 1, atol=0.1)
+assert stats["raw"][-1][1] > 0.9                                                           # saturation
+assert stats["scaled"][-1][1] < 0.4
 assert stats["raw"][-1][2] < stats["scaled"][-1][2] / 4                                    # vanishing gradient
 
 %% md
@@ -1196,14 +1255,18 @@ O_causal = P_causal @ V
 
 out = F.scaled_dot_product_attention(tg.Tensor(Q), tg.Tensor(K), tg.Tensor(V), causal=True)
 assert np.allclose(out.numpy(), O_causal)
-assert (P_causal[future] == 0).all() and np.allclose(P_causal.sum(axis=1), 1)
+assert (P_causal[future] == 0).all()
+assert np.allclose(P_causal.sum(axis=1), 1)
 assert np.allclose(out.numpy()[0], V[0])                    # position 0 sees only itself
 
 %% code
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.3))
 for ax, probs, title in zip(axes, (P, P_causal), ("no mask", "causal mask")):
     image = ax.imshow(probs, cmap="viridis", vmin=0, vmax=1)
-    ax.set_xlabel("key j"); ax.set_ylabel("query i"); ax.set_title(title); ax.grid(False)
+    ax.set_xlabel("key j")
+    ax.set_ylabel("query i")
+    ax.set_title(title)
+    ax.grid(False)
 fig.colorbar(image, ax=axes, shrink=0.8)
 plt.show()
 
@@ -1214,9 +1277,11 @@ position 2's output depends on no key or value after position 2.
 %% code
 q, k, v = (tg.Tensor(a, requires_grad=True) for a in (Q, K, V))
 out = F.scaled_dot_product_attention(q, k, v, causal=True)
-seed = np.zeros((T, D)); seed[2] = rng.standard_normal(D)   # the loss looks at output row 2 only
+seed = np.zeros((T, D))
+seed[2] = rng.standard_normal(D)                            # the loss looks at output row 2 only
 out.backward(seed)
-assert np.allclose(k.grad[3:], 0) and np.allclose(v.grad[3:], 0)
+assert np.allclose(k.grad[3:], 0)
+assert np.allclose(v.grad[3:], 0)
 assert not np.allclose(k.grad[:3], 0)
 
 %% md
@@ -1234,7 +1299,8 @@ With $G = \partial L/\partial O$, go back through the three lines one at a time.
 3. $S = QK^\top/\sqrt D$, with $S_{ij} = q_i \cdot k_j / \sqrt D$:
    $\;dQ = dS\,K/\sqrt D, \quad dK = dS^\top Q / \sqrt D$.
 
-One saving, used by the library: $\operatorname{rowsum}(dP \odot P)_i = \sum_j \sum_d G_{id} V_{jd} P_{ij} = \sum_d G_{id} O_{id}$,
+One saving, used by the library:
+$\operatorname{rowsum}(dP \odot P)_i = \sum_j \sum_d G_{id} V_{jd} P_{ij} = \sum_d G_{id} O_{id}$,
 a row sum of $G \odot O$, which needs a $(T, D)$ product instead of a $(T, T)$ one.
 
 %% code
@@ -1250,7 +1316,9 @@ assert (dS[future] == 0).all()
 
 q, k, v = (tg.Tensor(a, requires_grad=True) for a in (Q, K, V))
 F.scaled_dot_product_attention(q, k, v, causal=True).backward(G)
-assert np.allclose(q.grad, dQ) and np.allclose(k.grad, dK) and np.allclose(v.grad, dV)
+assert np.allclose(q.grad, dQ)
+assert np.allclose(k.grad, dK)
+assert np.allclose(v.grad, dV)
 
 %% md
 The library's op works on any leading axes, `(batch, heads, T, D)`. Checked there against the
@@ -1258,16 +1326,20 @@ same function composed from primitive ops (autograd derives its gradient) and ag
 differences, with and without the mask:
 
 %% code
-from tinygrad_ft.testing import composed
+from functools import partial
+
+from tinygrad_ft.autograd import max_difference
 
 Qb, Kb, Vb = (rng.standard_normal((2, 3, 4, 5)) for _ in range(3))      # (batch, heads, T, D)
 for causal in (False, True):
-    fused = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=causal)
-    reference = lambda q, k, v: composed.scaled_dot_product_attention(q, k, v, causal=causal)
-    value_diff, grad_diff = composed.max_difference(fused, reference, Qb, Kb, Vb)
+    fused = partial(F.scaled_dot_product_attention, causal=causal)
+    reference = partial(F.scaled_dot_product_attention_composed, causal=causal)
+    value_diff, grad_diff = max_difference(fused, reference, Qb, Kb, Vb)
     result = tg.gradcheck(fused, Qb, Kb, Vb, eps=1e-5)      # h = 1e-5, as for the losses in chapter 6
-    print(f"causal={causal}: fused vs composed {max(value_diff, grad_diff):.1e}, gradcheck max relative error {result.max_rel_error:.1e}")
-    assert max(value_diff, grad_diff) < 1e-12 and result
+    print(f"causal={causal}: fused vs composed {max(value_diff, grad_diff):.1e}, "
+          f"gradcheck max relative error {result.max_rel_error:.1e}")
+    assert max(value_diff, grad_diff) < 1e-12
+    assert result
 
 %% md
 ## Multi-head attention
@@ -1317,10 +1389,12 @@ position's input leaves every earlier output as it was.
 %% code
 assert all(nn.MultiHeadAttention(C, h).num_parameters() == 4 * C * C + 4 * C for h in (1, 2, 4, 8, 16))
 
-x_changed = x.copy(); x_changed[:, -1] += 10.0
+x_changed = x.copy()
+x_changed[:, -1] += 10.0
 with tg.no_grad():
     before, after = mha(tg.Tensor(x)).numpy(), mha(tg.Tensor(x_changed)).numpy()
-assert np.allclose(before[:, :-1], after[:, :-1]) and not np.allclose(before[:, -1], after[:, -1])
+assert np.allclose(before[:, :-1], after[:, :-1])
+assert not np.allclose(before[:, -1], after[:, -1])
 
 %% md
 ## What trained heads look at
@@ -1330,9 +1404,10 @@ token (chapters 9 to 11 build and train it). Feed it a line and draw the attenti
 two of its heads, computed with `heads_by_hand` from the first two blocks' weights:
 
 %% code
-from tinygrad_ft.training.pretrain import load_pretrained
+from tinygrad_ft.models import load_pretrained
+from tinygrad_ft.paths import BABY_CHECKPOINT, data_path
 
-gpt, tokenizer = load_pretrained("../data/checkpoints/baby-char.npz")
+gpt, tokenizer = load_pretrained(data_path(BABY_CHECKPOINT))
 text = "ROMEO:\nBut soft, what light through"
 ids = np.array([tokenizer.encode(text)])
 
@@ -1347,9 +1422,14 @@ labels = [repr(c)[1:-1] for c in text]
 fig, axes = plt.subplots(1, 2, figsize=(10, 5))
 for ax, weights, title in zip(axes, (previous_char, word_start), ("block 0, head 3", "block 1, head 0")):
     ax.imshow(weights, cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(text)), labels, fontsize=7); ax.set_yticks(range(len(text)), labels, fontsize=7)
-    ax.set_title(title); ax.set_xlabel("key"); ax.set_ylabel("query"); ax.grid(False)
-plt.tight_layout(); plt.show()
+    ax.set_xticks(range(len(text)), labels, fontsize=7)
+    ax.set_yticks(range(len(text)), labels, fontsize=7)
+    ax.set_title(title)
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    ax.grid(False)
+plt.tight_layout()
+plt.show()
 
 %% md
 Block 0's head 3 looks at the **previous character**: the bright line just below the diagonal.
@@ -1363,7 +1443,8 @@ looks_back_one = np.mean([previous_char[i].argmax() == i - 1 for i in positions]
 word_starts = [max(j for j in range(i + 1) if text[j] in " \n") for i in positions]
 looks_at_word_start = np.mean([word_start[i].argmax() == j for i, j in zip(positions, word_starts)])
 print(f"previous character: {looks_back_one:.0%} of queries;  start of the word: {looks_at_word_start:.0%}")
-assert looks_back_one > 0.7 and looks_at_word_start > 0.7
+assert looks_back_one > 0.7
+assert looks_at_word_start > 0.7
 
 %% md
 ## Exercise: the attention backward
@@ -1414,7 +1495,7 @@ more ingredients make a deep stack trainable:
 With them we assemble `tinygrad_ft.models.gpt.Block` and the whole GPT, and count its parameters.
 
 %% code
-""" + SETUP + r"""
+""" + setup(F, NN) + r"""
 %% md
 ## Layer normalisation
 
@@ -1438,7 +1519,8 @@ X_hat = (X - mu) / sigma
 Y = X_hat * w + b
 
 assert np.allclose(F.layer_norm(tg.Tensor(X), tg.Tensor(w), tg.Tensor(b)).numpy(), Y)
-assert np.allclose(X_hat.mean(axis=1), 0) and np.allclose(X_hat.var(axis=1), 1, atol=1e-5)
+assert np.allclose(X_hat.mean(axis=1), 0)
+assert np.allclose(X_hat.var(axis=1), 1, atol=1e-5)
 
 %% md
 The output does not change if a row is shifted or scaled: $\hat x$ of $a x + c$ (for $a > 0$)
@@ -1460,14 +1542,16 @@ row = (10_000 + rng.standard_normal((1, 64))).astype(np.float32)
 centred_first = ((row - row.mean()) ** 2).mean()
 shortcut = (row**2).mean() - row.mean() ** 2
 print(f"true variance ≈ {row.astype(np.float64).var():.4f};  centred first: {centred_first:.4f};  shortcut: {shortcut:.4f}")
-assert abs(centred_first - row.astype(np.float64).var()) < 1e-3 and abs(shortcut - row.astype(np.float64).var()) > 0.1
+assert abs(centred_first - row.astype(np.float64).var()) < 1e-3
+assert abs(shortcut - row.astype(np.float64).var()) > 0.1
 
 %% md
 ## Layer norm's backward, derived
 
 $w$ and $b$ act element-wise on every row, as $b$ did in the dense layer. With $g = \partial L/\partial y$:
 
-$$\frac{\partial L}{\partial b} = \sum_{\text{rows}} g, \qquad \frac{\partial L}{\partial w} = \sum_{\text{rows}} g \odot \hat x .$$
+$$\frac{\partial L}{\partial b} = \sum_{\text{rows}} g, \qquad
+\frac{\partial L}{\partial w} = \sum_{\text{rows}} g \odot \hat x .$$
 
 For $x$, let $\hat g = g \odot w$, the gradient reaching $\hat x$. Each $\hat x_i$ depends on
 $x_j$ three ways: directly (if $i = j$), through $\mu$ ($\partial\mu/\partial x_j = 1/C$) and
@@ -1478,7 +1562,8 @@ $$\frac{\partial \hat x_i}{\partial x_j} = \frac{1}{\sigma}\Big(\delta_{ij} - \f
 
 and summing $\hat g_i\,\partial \hat x_i / \partial x_j$ over $i$:
 
-$$\boxed{\;\frac{\partial L}{\partial x} = \frac{1}{\sigma}\Big(\hat g - \operatorname{mean}(\hat g) - \hat x \odot \operatorname{mean}(\hat g \odot \hat x)\Big)\;}$$
+$$\boxed{\;\frac{\partial L}{\partial x} = \frac{1}{\sigma}\Big(\hat g - \operatorname{mean}(\hat g) -
+\hat x \odot \operatorname{mean}(\hat g \odot \hat x)\Big)\;}$$
 
 (means over the row). First the Jacobian of one row, entry by entry, against the engine's:
 
@@ -1489,7 +1574,8 @@ jacobian = (np.eye(C) - 1 / C - np.outer(X_hat[i], X_hat[i]) / C) / sigma[i]    
 numeric = np.zeros((C, C))
 for j in range(C):                                                                 # one column per input
     x_row = tg.Tensor(X[i:i + 1], requires_grad=True)
-    seed = np.zeros((1, C)); seed[0, j] = 1.0
+    seed = np.zeros((1, C))
+    seed[0, j] = 1.0
     F.layer_norm(x_row).backward(seed)
     numeric[j] = x_row.grad[0]
 assert np.allclose(numeric, jacobian.T)                                            # row j: ∂x̂_j/∂x
@@ -1505,7 +1591,8 @@ dX = (g_hat - g_hat.mean(axis=1, keepdims=True) - X_hat * (g_hat * X_hat).mean(a
 x, wt, bt = (tg.Tensor(a, requires_grad=True) for a in (X, w, b))
 F.layer_norm(x, wt, bt).backward(G)
 assert np.allclose(x.grad, dX)
-assert np.allclose(wt.grad, (G * X_hat).sum(axis=0)) and np.allclose(bt.grad, G.sum(axis=0))
+assert np.allclose(wt.grad, (G * X_hat).sum(axis=0))
+assert np.allclose(bt.grad, G.sum(axis=0))
 
 %% md
 The two subtracted means have a meaning. Shifting a row, or scaling it, does not change
@@ -1526,12 +1613,13 @@ assert np.allclose((x0.grad * X_hat0).sum(axis=1), 0)       # ⊥ x̂: scaling x
 And against the composed version and central differences:
 
 %% code
-from tinygrad_ft.testing import composed
+from tinygrad_ft.autograd import max_difference
 
-value_diff, grad_diff = composed.max_difference(F.layer_norm, composed.layer_norm, X, w, b)
+value_diff, grad_diff = max_difference(F.layer_norm, F.layer_norm_composed, X, w, b)
 result = tg.gradcheck(F.layer_norm, X, w, b, eps=1e-5)                           # h = 1e-5, as in chapter 6
 print(f"fused vs composed {max(value_diff, grad_diff):.1e}, gradcheck max relative error {result.max_rel_error:.1e}")
-assert max(value_diff, grad_diff) < 1e-12 and result
+assert max(value_diff, grad_diff) < 1e-12
+assert result
 
 %% md
 ## Residual connections
@@ -1579,7 +1667,9 @@ for residual in (False, True):
 
 plt.semilogy(norms[False], "o-", ms=3, label="x ← tanh(Linear(x))")
 plt.semilogy(norms[True], "o-", ms=3, label="x ← x + tanh(Linear(x))")
-plt.xlabel("layer (0 = bottom)"); plt.ylabel("‖dL/d input‖"); plt.legend()
+plt.xlabel("layer (0 = bottom)")
+plt.ylabel("‖dL/d input‖")
+plt.legend()
 plt.show()
 assert norms[False][0] < 1e-5 * norms[False][-1]        # vanished on the way down
 assert norms[True][0] > norms[True][-1]                  # arrived intact (here it even grew)
@@ -1594,7 +1684,8 @@ in a transformer the layer norms and a small initialisation keep it near its siz
 GPT-2's block is **pre-norm**: each sub-layer reads a layer-normalised copy of the residual
 stream and adds its result back:
 
-$$x \leftarrow x + \operatorname{attn}(\operatorname{ln}_1(x)), \qquad x \leftarrow x + \operatorname{mlp}(\operatorname{ln}_2(x)).$$
+$$x \leftarrow x + \operatorname{attn}(\operatorname{ln}_1(x)), \qquad
+x \leftarrow x + \operatorname{mlp}(\operatorname{ln}_2(x)).$$
 
 The residual stream $x$ itself is never normalised inside the stack, so the identity path of
 the previous section runs from the top of the model to the bottom. `mlp` is a `FeedForward`:
@@ -1622,7 +1713,8 @@ with tg.no_grad():
 Its parameters, with $C$ = `n_embd`: two layer norms ($2C$ each), attention ($4C^2 + 4C$,
 chapter 8) and the feed-forward network ($C \cdot 4C + 4C$ and $4C \cdot C + C$):
 
-$$\underbrace{2C}_{\operatorname{ln}_1} + \underbrace{4C^2 + 4C}_{\text{attn}} + \underbrace{2C}_{\operatorname{ln}_2} + \underbrace{8C^2 + 5C}_{\text{mlp}} = 12C^2 + 13C .$$
+$$\underbrace{2C}_{\operatorname{ln}_1} + \underbrace{4C^2 + 4C}_{\text{attn}} +
+\underbrace{2C}_{\operatorname{ln}_2} + \underbrace{8C^2 + 5C}_{\text{mlp}} = 12C^2 + 13C .$$
 
 %% code
 C = config.n_embd
@@ -1655,7 +1747,8 @@ ids (B, T) ─► wte(ids) + wpe(0..T-1) ─► block × n_layer ─► ln_f ─
 has no notion of order), and `lm_head` scores every token of the vocabulary at every position.
 With $V$ = `vocab_size`, $T$ = `block_size`, $L$ = `n_layer`, the parameter count is
 
-$$\underbrace{VC}_{\text{wte}} + \underbrace{TC}_{\text{wpe}} + L\,(12C^2 + 13C) + \underbrace{2C}_{\text{ln\_f}} + \underbrace{CV}_{\text{lm\_head}} .$$
+$$\underbrace{VC}_{\text{wte}} + \underbrace{TC}_{\text{wpe}} + L\,(12C^2 + 13C) +
+\underbrace{2C}_{\text{ln\_f}} + \underbrace{CV}_{\text{lm\_head}} .$$
 
 The default configuration is the model of the following chapters: 65 characters, a context of
 64, 4 blocks of 4 heads, $C = 128$.
@@ -1667,9 +1760,12 @@ model = GPT(config)
 V, T, L, C = config.vocab_size, config.block_size, config.n_layer, config.n_embd
 
 def part_of(name):
-    if ".attn." in name: return "attention"
-    if ".mlp." in name: return "feed-forward"
-    if name.startswith("blocks.") or name.startswith("ln_f"): return "layer norms"
+    if ".attn." in name:
+        return "attention"
+    if ".mlp." in name:
+        return "feed-forward"
+    if name.startswith("blocks.") or name.startswith("ln_f"):
+        return "layer norms"
     return name.split(".")[0]
 
 per_part = {}
@@ -1685,7 +1781,8 @@ assert per_part == {"wte": V * C, "wpe": T * C, "layer norms": (2 * L + 1) * 2 *
 %% code
 plt.figure(figsize=(6, 2.6))
 plt.barh(list(per_part)[::-1], np.array(list(per_part.values())[::-1]) / 1000)
-plt.xlabel("thousands of parameters"); plt.title(f"where the {model.num_parameters():,} parameters are")
+plt.xlabel("thousands of parameters")
+plt.title(f"where the {model.num_parameters():,} parameters are")
 plt.show()
 
 %% md
@@ -1725,14 +1822,16 @@ ids = rng.integers(0, V, size=(4, T))
 targets = rng.integers(0, V, size=(4, T))
 logits, loss = model(ids, targets)
 print(f"logits {logits.shape}, loss {loss.item():.4f}, log V = {np.log(V):.4f}")
-assert logits.shape == (4, T, V) and abs(loss.item() - np.log(V)) < 0.05
+assert logits.shape == (4, T, V)
+assert abs(loss.item() - np.log(V)) < 0.05
 
 %% md
 And the whole model is causal: the logits at position $t$ depend on tokens $0..t$ only, thanks
 to the mask in every block. Changing the last token changes only the last position's logits:
 
 %% code
-ids_changed = ids.copy(); ids_changed[:, -1] = (ids[:, -1] + 1) % V
+ids_changed = ids.copy()
+ids_changed[:, -1] = (ids[:, -1] + 1) % V
 with tg.no_grad():
     before, _ = model(ids)
     after, _ = model(ids_changed)
@@ -1791,8 +1890,11 @@ Two tokenizers, two trade-offs:
   tokens, so texts get shorter, at the price of a bigger vocabulary.
 
 %% code
-""" + SETUP + r"""from tinygrad_ft.tokenizers import BPETokenizer, CharTokenizer
-from tinygrad_ft.datasets.text import TextBatches, get_batch, load_text, train_val_split
+""" + setup(
+    F,
+    "from tinygrad_ft.datasets.text import TextBatches, get_batch, load_text, train_val_split",
+    "from tinygrad_ft.tokenizers import BPETokenizer, CharTokenizer",
+) + r"""
 
 %% md
 ## The corpus
@@ -1823,7 +1925,9 @@ print(repr("".join(chars.chars)))
 line = "ROMEO: But soft, what light through yonder window breaks?"
 ids = chars.encode(line)
 print(ids[:12], "...")
-assert chars.vocab_size == 65 + 2 and chars.decode(ids) == line and len(ids) == len(line)
+assert chars.vocab_size == 65 + 2
+assert chars.decode(ids) == line
+assert len(ids) == len(line)
 
 %% md
 A character the corpus never contained becomes the unknown id, and comes back as `�`
@@ -1833,7 +1937,8 @@ or a review with an accent loses those characters.
 %% code
 foreign = "café 🙂"
 print(chars.encode(foreign), "→", repr(chars.decode(chars.encode(foreign))))
-assert chars.encode(foreign)[3] == chars.unk_id and chars.decode(chars.encode(foreign)) == "caf\ufffd \ufffd"
+assert chars.encode(foreign)[3] == chars.unk_id
+assert chars.decode(chars.encode(foreign)) == "caf\ufffd \ufffd"
 
 %% md
 ## Byte-pair encoding, by hand
@@ -1859,9 +1964,11 @@ def merge(word, a, b):
     out, i = [], 0
     while i < len(word):
         if word[i:i + 2] == (a, b):
-            out.append(a + b); i += 2
+            out.append(a + b)
+            i += 2
         else:
-            out.append(word[i]); i += 1
+            out.append(word[i])
+            i += 1
     return tuple(out)
 
 merges_by_hand = []
@@ -1920,7 +2027,8 @@ n_chars = len(held_out_text)
 n_char_tokens, n_bpe_tokens = len(chars.encode(held_out_text)), len(bpe.encode(held_out_text))
 print(f"characters: {n_char_tokens:,} tokens ({n_chars / n_char_tokens:.2f} characters per token)")
 print(f"BPE 512:    {n_bpe_tokens:,} tokens ({n_chars / n_bpe_tokens:.2f} characters per token)")
-assert n_char_tokens == n_chars and 1.7 < n_chars / n_bpe_tokens < 2.1
+assert n_char_tokens == n_chars
+assert 1.7 < n_chars / n_bpe_tokens < 2.1
 
 %% md
 More merges, shorter sequences, with diminishing returns: each new merge is a rarer pair than
@@ -1932,10 +2040,13 @@ sizes = [258, 384, 512, 1024, 2048, 4096]
 per_token = [n_chars / len(BPETokenizer.train(train_text[:200_000], vocab_size=v).encode(held_out_text)) for v in sizes]
 
 plt.plot(sizes, per_token, "o-")
-plt.xscale("log", base=2); plt.xlabel("vocabulary size"); plt.ylabel("characters per token")
+plt.xscale("log", base=2)
+plt.xlabel("vocabulary size")
+plt.ylabel("characters per token")
 plt.title("BPE on held-out Shakespeare")
 plt.show()
-assert np.isclose(per_token[0], 1.0) and all(np.diff(per_token) > 0)
+assert np.isclose(per_token[0], 1.0)
+assert all(np.diff(per_token) > 0)
 assert (2 * chars.vocab_size * 128, 2 * bpe.vocab_size * 128) == (17_152, 131_072)   # wte + lm_head, below
 
 %% md
@@ -1978,7 +2089,8 @@ At every position $t$ the model sees $x_0..x_t$ (the causal mask) and must predi
 %% code
 ids = np.array(chars.encode(text))
 train_ids, val_ids = train_val_split(ids, val_fraction=0.1)
-assert len(train_ids) == len(ids) - int(0.1 * len(ids)) and np.array_equal(np.concatenate([train_ids, val_ids]), ids)
+assert len(train_ids) == len(ids) - int(0.1 * len(ids))
+assert np.array_equal(np.concatenate([train_ids, val_ids]), ids)
 
 B, T = 4, 16
 x, y = get_batch(train_ids, batch_size=B, block_size=T, rng=np.random.default_rng(0))
@@ -1993,7 +2105,8 @@ Each row is a real stretch of the training ids, and its targets are the ids that
 windows = np.lib.stride_tricks.sliding_window_view(train_ids, T + 1)     # every window of T + 1 ids
 for row_x, row_y in zip(x, y):
     start = np.flatnonzero((windows[:, :T] == row_x).all(axis=1))[0]
-    assert np.array_equal(train_ids[start:start + T], row_x) and np.array_equal(train_ids[start + 1:start + T + 1], row_y)
+    assert np.array_equal(train_ids[start:start + T], row_x)
+    assert np.array_equal(train_ids[start + 1:start + T + 1], row_y)
 
 print("x:", repr(chars.decode(x[0])))
 print("y:", repr(chars.decode(y[0])))
@@ -2047,9 +2160,10 @@ the transformer's attention is for. The character model shipped in `data/checkpo
 of chapter 9 trained for 2000 steps on these batches, records its losses in the checkpoint:
 
 %% code
-from tinygrad_ft.training.checkpoint import load_checkpoint
+from tinygrad_ft.nn.checkpoint import load_checkpoint
+from tinygrad_ft.paths import BABY_CHECKPOINT, data_path
 
-history = load_checkpoint("../data/checkpoints/baby-char.npz").meta["history"]
+history = load_checkpoint(data_path(BABY_CHECKPOINT)).meta["history"]
 print(f"shipped char model after {history['eval_step'][-1]} steps: validation loss {history['eval_val'][-1]:.3f}")
 assert history["eval_val"][-1] < unigram_loss - 1
 
@@ -2070,4 +2184,4 @@ CHAPTERS = {
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:], CHAPTERS, SETUP, timeout=300)
+    main(sys.argv[1:], CHAPTERS, timeout=300)

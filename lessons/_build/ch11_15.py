@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import sys
 
-from notebooks import main
+from notebooks import main, setup_cell
 
-
-SETUP = r"""
-%matplotlib inline
-import numpy as np
-import matplotlib.pyplot as plt
-import tinygrad_ft as tg
-from tinygrad_ft import functional as F
-
+PLOTS = """
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6, 3.5), "axes.grid": True, "grid.alpha": 0.3})
 rng = np.random.default_rng(0)
-quiet = lambda *args: None          # pass as log= to the library's training functions: no output
-from tinygrad_ft.course import budget, mode_name     # fast mode (TINYGRAD_FT_FAST=1): smaller budgets
 """
+QUIET = """
+
+def quiet(*args):
+    # pass as log= to the library's training functions: no output
+    pass
+"""
+F = "from tinygrad_ft import functional as F"
+BUDGET = "from tinygrad_ft.course import budget  # fast mode (TINYGRAD_FT_FAST=1): smaller budgets"
+
+
+def setup(*imports: str, quiet: bool = True) -> str:
+    """A chapter's first code cell: NumPy, matplotlib, ``tg`` and ``imports``; plot settings, an RNG,
+    and (``quiet``) a log function that prints nothing."""
+    return setup_cell(*imports, body=PLOTS + (QUIET if quiet else ""))
+
 
 # =========================================================================================
 CH11 = r"""
@@ -42,7 +48,8 @@ the result: `data/checkpoints/baby-char.npz`. This chapter loads it, reads its l
 the loss into a number with a meaning (perplexity), and makes the model write, with the two knobs
 that shape its writing: temperature and top-k. At the end, `pretrain()` itself, on a toy budget.
 
-%% setup
+%% code
+""" + setup(F, BUDGET, quiet=False) + r"""
 %% md
 ## Loading the shipped model
 
@@ -51,21 +58,24 @@ tokenizer and the history of the run. `load_pretrained` rebuilds the model and t
 `load_checkpoint` gives the raw contents, header included.
 
 %% code
-from pathlib import Path
-from tinygrad_ft.training.pretrain import load_pretrained, TrainConfig, pretrain
-from tinygrad_ft.training.checkpoint import load_checkpoint
+from tinygrad_ft.models import load_pretrained
+from tinygrad_ft.nn.checkpoint import load_checkpoint
+from tinygrad_ft.paths import BABY_CHECKPOINT, data_path
+from tinygrad_ft.training import TrainConfig, pretrain
 
-CHECKPOINT = Path("../data/checkpoints/baby-char.npz")
+CHECKPOINT = data_path(BABY_CHECKPOINT)                              # data/checkpoints/baby-char.npz
 model, tokenizer = load_pretrained(CHECKPOINT)
 meta = load_checkpoint(CHECKPOINT).meta
 
 print(model.config)
 print(f"{model.num_parameters():,} parameters; {tokenizer}")
-print("trained with:", {k: meta["train_config"][k] for k in ("max_iters", "batch_size", "lr", "warmup_iters", "seed")})
+print("trained with:", {k: meta["train_config"][k] for k in ("max_iters", "batch_size", "lr", "min_lr", "warmup_iters", "seed")})
 
 %% md
 The header also records *how* it was trained. Those settings are `TrainConfig`'s defaults (only
-the output folder differs), so `pretrain()` with no arguments reproduces this model:
+the output folder differs), so `pretrain()` with no arguments reproduces this model. Two of them
+`TrainConfig` derives from the others when they are not given: the learning rate at the end of the
+cosine, `min_lr` (a tenth of `lr`), and the warmup, `warmup_iters` (a tenth of the steps, at most 100):
 
 %% code
 from dataclasses import asdict
@@ -74,6 +84,8 @@ defaults = asdict(TrainConfig())
 differs = {k for k in defaults if defaults[k] != meta["train_config"][k]}
 print("settings that differ from the defaults:", differs)
 assert differs <= {"out_dir", "progress"}
+assert defaults["min_lr"] == defaults["lr"] / 10
+assert defaults["warmup_iters"] == min(100, defaults["max_iters"] // 10)
 
 %% md
 ## The loss curve
@@ -123,14 +135,16 @@ assert abs(h["train_loss"][0] - np.log(V)) < 0.05
 
 %% code
 print(f"final: train {h['eval_train'][-1]:.4f}, validation {h['eval_val'][-1]:.4f}")
-assert h["eval_val"][-1] > h["eval_train"][-1] and abs(h["eval_val"][-1] - 1.8889) < 1e-4
+assert h["eval_val"][-1] > h["eval_train"][-1]
+assert abs(h["eval_val"][-1] - 1.8889) < 1e-4
 
 %% md
 ## Perplexity: the loss as a number of choices
 
 A loss of 1.89 nats is hard to picture. Its exponential is not:
 
-$$\text{perplexity} = \exp\Big(\frac{1}{N}\sum_{t=1}^{N} -\log p(x_t \mid x_{<t})\Big) = \Big(\prod_{t=1}^{N} \frac{1}{p(x_t \mid x_{<t})}\Big)^{1/N},$$
+$$\text{perplexity} = \exp\Big(\frac{1}{N}\sum_{t=1}^{N} -\log p(x_t \mid x_{<t})\Big)
+= \Big(\prod_{t=1}^{N} \frac{1}{p(x_t \mid x_{<t})}\Big)^{1/N},$$
 
 the geometric mean of $1/p$ over the text. A model that picks uniformly among $k$ tokens gives each
 true token $p = 1/k$, and its perplexity is exactly $k$; so perplexity reads as "as unsure as a
@@ -139,7 +153,7 @@ uniform choice among this many characters".
 Both forms, on one validation window of 64 characters, and the library's loss beside them:
 
 %% code
-from tinygrad_ft.datasets.text import load_text, train_val_split, get_batch
+from tinygrad_ft.datasets.text import get_batch, load_text, train_val_split
 
 ids = np.asarray(tokenizer.encode(load_text()), dtype=np.int64)
 train_ids, val_ids = train_val_split(ids, val_fraction=0.1)
@@ -156,7 +170,8 @@ ppl_exp = np.exp(-np.log(p_true).mean())
 ppl_geo = np.prod(1 / p_true) ** (1 / len(p_true))
 print(f"loss {loss.item():.4f}  exp(mean -log p) {ppl_exp:.3f}  geometric mean of 1/p {ppl_geo:.3f}")
 assert np.isclose(-np.log(p_true).mean(), loss.item(), rtol=1e-5)
-assert np.isclose(ppl_exp, ppl_geo) and np.isclose(ppl_exp, np.exp(loss.item()), rtol=1e-5)
+assert np.isclose(ppl_exp, ppl_geo)
+assert np.isclose(ppl_exp, np.exp(loss.item()), rtol=1e-5)
 
 %% md
 And the uniform guess: all-zero logits give loss $\ln V$ and perplexity exactly $V$.
@@ -185,7 +200,7 @@ the shape of a play. It is far from knowing what comes next, as its writing will
 ## Sampling: temperature and top-k
 
 To write, the model scores the next character, we turn the scores into probabilities and draw one,
-append it, and repeat (`tinygrad_ft.training.generate`). Two knobs change the draw:
+append it, and repeat (`tinygrad_ft.models.generate`). Two knobs change the draw:
 
 * **Temperature** $T$ divides the logits before the softmax, $p_i = \operatorname{softmax}(z / T)_i$.
   $T < 1$ sharpens the distribution (the favourite gains), $T > 1$ flattens it, and $T \to 0$ is
@@ -196,7 +211,7 @@ append it, and repeat (`tinygrad_ft.training.generate`). Two knobs change the dr
 Here is what the model expects after a prompt, at three temperatures:
 
 %% code
-from tinygrad_ft.training.generate import generate, sample_next
+from tinygrad_ft.models import generate, sample_next
 
 prompt = "ROMEO:\nI will "
 with tg.no_grad():
@@ -232,8 +247,10 @@ assert np.abs(freq - p).max() < 4 * np.sqrt(0.25 / n)
 freq5 = np.bincount([sample_next(z, 0.8, 5, draw_rng) for _ in range(n)], minlength=V) / n
 p5 = np.where(np.isin(np.arange(V), top[:5]), p, 0.0)
 p5 /= p5.sum()
-print(f"top-5:   largest |frequency − p| = {np.abs(freq5 - p5).max():.4f}; drawn outside the top 5: {freq5[top[5:]].sum() + freq5[np.setdiff1d(np.arange(V), top)].sum():.0f} times")
-assert np.abs(freq5 - p5).max() < 4 * np.sqrt(0.25 / n) and set(np.flatnonzero(freq5)) <= set(top[:5])
+outside = freq5[top[5:]].sum() + freq5[np.setdiff1d(np.arange(V), top)].sum()
+print(f"top-5:   largest |frequency − p| = {np.abs(freq5 - p5).max():.4f}; drawn outside the top 5: {outside:.0f} times")
+assert np.abs(freq5 - p5).max() < 4 * np.sqrt(0.25 / n)
+assert set(np.flatnonzero(freq5)) <= set(top[:5])
 assert sample_next(z, 0.0, None, draw_rng) == z.argmax()           # T = 0: greedy
 
 %% md
@@ -288,22 +305,49 @@ print(write(0.8, seed=1, n=100))
 
 `pretrain(model_config, train_config)` is the whole loop of the first paragraph: draw 12 random
 windows of 64 characters, predict every next character, backpropagate the mean cross-entropy, clip
-the gradient norm to 1, let AdamW step with the scheduled learning rate. Every `eval_interval` steps
-it estimates the train and validation losses and writes a checkpoint, from which an interrupted run
-resumes (`resume=path`).
+the gradient norm to 1, let AdamW step with the scheduled learning rate (`optim.WarmupCosine`). Every
+`eval_interval` steps it estimates the train and validation losses and writes a checkpoint, from which
+an interrupted run resumes (`resume=path`).
 
+Its step is the library's one training step, `train_step`: the same function that classification
+fine-tuning (chapter 12) and SFT (chapter 14) call, and that the benchmarks time. A loop only decides
+how it draws its batches, which loss it takes, when it evaluates and what it saves. Here it is, with
+the loss pre-training gives it:
+
+%% code
+import inspect
+
+from tinygrad_ft.training import next_token_loss, train_step
+
+print(inspect.getsource(train_step))
+print(inspect.getsource(next_token_loss))
+
+%% md
+Called by hand, three times on one batch of the training text, it makes a small fresh GPT's loss on
+that batch fall:
+
+%% code
+from tinygrad_ft.models import GPT, preset
+from tinygrad_ft.optim import AdamW
+
+tg.manual_seed(0)
+small = GPT(preset("tiny", vocab_size=V))
+optimizer = AdamW(small.parameters(), lr=1e-2)
+batch = get_batch(train_ids, 16, small.config.block_size, np.random.default_rng(0))
+step_losses = [train_step(small, batch, next_token_loss, optimizer, grad_clip=1.0).item() for _ in range(3)]
+print("loss at each step:", np.round(step_losses, 4))
+assert step_losses[2] < step_losses[0]
+
+%% md
 Set `RETRAIN = True` to train the baby model again, with a progress bar (about two minutes on two
 cores; the command line does the same with `tinygrad-ft pretrain`). It replaces `model` and
 `tokenizer` above with the new ones.
 
 %% code
-from tinygrad_ft.cli import CONFIGS
-from tinygrad_ft.models.gpt import GPTConfig
-
 RETRAIN = False
 
 if RETRAIN:
-    result = pretrain(GPTConfig(**CONFIGS["baby"]), TrainConfig(out_dir="runs/baby-char"))
+    result = pretrain(preset("baby"), TrainConfig(out_dir="runs/baby-char"))
     model, tokenizer = result.model, result.tokenizer
     print(f"val loss {result.history['eval_val'][-1]:.4f} (the shipped model: {h['eval_val'][-1]:.4f})")
 else:
@@ -312,16 +356,17 @@ else:
 %% md
 Here, instead, the same function on a toy budget: the `tiny` model (one block, 16 dimensions, a
 context of 16 characters) for 200 steps (20 in fast mode, the mode of the test run), with two
-validation estimates. It prints its one-line summary; the losses are in the returned history.
+validation estimates; the warmup (a tenth of the steps) and `min_lr` are derived as above. It prints
+its one-line summary and its two validation estimates; the losses are in the returned history.
 
 %% code
 import tempfile
 
 ITERS = budget(full=200, fast=20)
 toy = pretrain(
-    GPTConfig(**CONFIGS["tiny"]),
-    TrainConfig(max_iters=ITERS, batch_size=16, warmup_iters=ITERS // 10, eval_interval=ITERS // 2, eval_iters=5,
-                out_dir=tempfile.mkdtemp(), progress=False),
+    preset("tiny"),
+    TrainConfig(max_iters=ITERS, batch_size=16, eval_interval=ITERS // 2, eval_iters=5, out_dir=tempfile.mkdtemp(),
+                progress=False),
 )
 th = toy.history
 for s in range(0, ITERS, ITERS // 4):
@@ -359,16 +404,18 @@ The starting point is `data/checkpoints/bpe-pretrained.npz`: the same GPT shape 
 but reading BPE tokens (pieces of words, 512 of them) with a context of 128, pre-trained on the same
 Shakespeare. It is the fine-tuning track's default.
 
-%% setup
 %% code
-from tinygrad_ft.training.pretrain import load_pretrained
-from tinygrad_ft.finetune import GPTClassifier, set_trainable, METHODS, FinetuneConfig, finetune, predict
-from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
-from tinygrad_ft.finetune.data import encode_texts, pad_batch
+""" + setup(F, BUDGET) + r"""
+%% code
 from tinygrad_ft import metrics
+from tinygrad_ft.finetune import FinetuneConfig, GPTClassifier, predict, set_trainable, train_classifier
+from tinygrad_ft.finetune.data import encode_texts, pad_batch
+from tinygrad_ft.models import load_pretrained
+from tinygrad_ft.paths import BPE_CHECKPOINT, data_path
 
-gpt, tokenizer = load_pretrained(DEFAULT_CHECKPOINT)
-print(DEFAULT_CHECKPOINT.name, "·", gpt.config)
+CHECKPOINT = data_path(BPE_CHECKPOINT)                               # data/checkpoints/bpe-pretrained.npz
+gpt, tokenizer = load_pretrained(CHECKPOINT)
+print(CHECKPOINT.name, "·", gpt.config)
 print(f"{gpt.num_parameters():,} parameters; {tokenizer}")
 print([tokenizer.decode([i]) for i in tokenizer.encode("Free entry! Win a prize, text WIN now")])
 
@@ -443,7 +490,7 @@ The head has $C \cdot K + K = 128 \cdot 2 + 2$ parameters. The counts, checked a
 
 %% code
 def fresh_classifier():
-    g, _ = load_pretrained(DEFAULT_CHECKPOINT)
+    g, _ = load_pretrained(CHECKPOINT)
     tg.manual_seed(0)
     return GPTClassifier(g, num_classes=2)
 
@@ -454,7 +501,9 @@ for method in ("head", "last-block", "full"):
     trainable = {n: p.size for n, p in model.named_parameters() if p.requires_grad}
     assert counts[method]["trainable"] == sum(trainable.values())
     prefixes = sorted({".".join(n.split(".")[:3]) if n.startswith("gpt.blocks") else n.rsplit(".", 1)[0] for n in trainable})
-    print(f"{method:10s} {counts[method]['trainable']:>8,} of {counts[method]['total']:,} ({100 * counts[method]['fraction']:5.2f}%)  {', '.join(prefixes[:5])}{' ...' if len(prefixes) > 5 else ''}")
+    shown = ", ".join(prefixes[:5]) + (" ..." if len(prefixes) > 5 else "")
+    print(f"{method:10s} {counts[method]['trainable']:>8,} of {counts[method]['total']:,} "
+          f"({100 * counts[method]['fraction']:5.2f}%)  {shown}")
 
 C, K = gpt.config.n_embd, 2
 block = fresh_classifier().gpt.blocks[-1]
@@ -472,7 +521,8 @@ Which wins depends on the task and on how much labelled data there is.
 For one class $c$, count the true positives (predicted $c$, truly $c$), false positives (predicted
 $c$, truly not) and false negatives (truly $c$, predicted otherwise):
 
-$$\text{precision} = \frac{TP}{TP + FP}, \qquad \text{recall} = \frac{TP}{TP + FN}, \qquad F_1 = \frac{2 \cdot \text{precision} \cdot \text{recall}}{\text{precision} + \text{recall}}.$$
+$$\text{precision} = \frac{TP}{TP + FP}, \qquad \text{recall} = \frac{TP}{TP + FN}, \qquad
+F_1 = \frac{2 \cdot \text{precision} \cdot \text{recall}}{\text{precision} + \text{recall}}.$$
 
 Precision: of what we *called* spam, how much was spam. Recall: of the real spam, how much we
 *found*. $F_1$, their harmonic mean, is high only when both are. On ten messages, by hand, and checked
@@ -494,8 +544,11 @@ print(f"accuracy {acc:.3f}  precision {prec:.3f}  recall {rec:.3f}  F1 {f1:.3f}"
 
 P, R, F1, support = metrics.precision_recall_f1(y_true, y_pred)
 assert np.isclose(acc, metrics.accuracy(y_true, y_pred))
-assert np.isclose(prec, P[1]) and np.isclose(rec, R[1]) and np.isclose(f1, F1[1])
-assert (TP, FP, FN) == (3, 2, 1) and np.isclose(f1, 2 / 3)
+assert np.isclose(prec, P[1])
+assert np.isclose(rec, R[1])
+assert np.isclose(f1, F1[1])
+assert (TP, FP, FN) == (3, 2, 1)
+assert np.isclose(f1, 2 / 3)
 
 %% md
 The **confusion matrix** holds all four counts: row = the truth, column = the prediction, so the
@@ -506,7 +559,8 @@ and over its row:
 cm = metrics.confusion_matrix(y_true, y_pred)
 print(cm)
 assert np.array_equal(cm, [[TN, FP], [FN, TP]])
-assert np.isclose(cm[1, 1] / cm[:, 1].sum(), prec) and np.isclose(cm[1, 1] / cm[1, :].sum(), rec)
+assert np.isclose(cm[1, 1] / cm[:, 1].sum(), prec)
+assert np.isclose(cm[1, 1] / cm[1, :].sum(), rec)
 with plt.rc_context({"axes.grid": False}):
     fig = metrics.plot_confusion_matrix(cm, ["ham", "spam"], title="ten messages")
 fig
@@ -534,7 +588,9 @@ y_test = np.asarray(task.test.labels)
 always_ham = np.zeros_like(y_test)
 print(metrics.classification_report(y_test, always_ham, class_names=task.class_names))
 baseline = metrics.classification_dict(y_test, always_ham, class_names=task.class_names)
-assert 0.86 < baseline["accuracy"] < 0.88 and baseline["spam"]["recall"] == 0 and baseline["spam"]["f1-score"] == 0
+assert 0.86 < baseline["accuracy"] < 0.88
+assert baseline["spam"]["recall"] == 0
+assert baseline["spam"]["f1-score"] == 0
 assert np.isclose(baseline["accuracy"], 1 - y_test.mean())
 
 %% md
@@ -543,10 +599,11 @@ and always compare with the majority-class baseline.
 
 ## Fine-tuning on spam
 
-`finetune(FinetuneConfig(...))` does the whole job: load the pre-trained GPT, add the head, apply
-`set_trainable`, and train with AdamW on shuffled, padded mini-batches (cross-entropy on the head's
-scores, gradient clipping, warmup and cosine decay). After each epoch it measures the validation
-accuracy and keeps the best epoch's weights, then reports on the test split.
+`train_classifier(FinetuneConfig(...))` does the whole job: load the pre-trained GPT, add the head,
+apply `set_trainable`, and train with AdamW on shuffled, padded mini-batches (cross-entropy on the
+head's scores, gradient clipping, warmup and cosine decay). Each step is chapter 11's `train_step`,
+with the classifier's loss in place of the next-token loss. After each epoch it measures the
+validation accuracy and keeps the best epoch's weights, then reports on the test split.
 
 A run that trains the last block and the head: on the whole training set for three epochs (about a
 minute), or in fast mode on 1,000 labelled messages (a quarter of the training set, with the same
@@ -554,9 +611,12 @@ share of spam) for two.
 
 %% code
 LIMIT, EPOCHS = budget(full=None, fast=1000), budget(full=3, fast=2)   # None: every training example
-result = finetune(FinetuneConfig(task="spam", method="last-block", train_limit=LIMIT, epochs=EPOCHS, progress=False), log=quiet)
-print(f"{result['train_examples']} examples, {result['config']['pooling']} pooling, {result['trainable_parameters']:,} trainable parameters, "
-      f"{result['seconds']:.0f} s; validation accuracy per epoch: {[round(h['val_accuracy'], 3) for h in result['history']]}\n")
+config = FinetuneConfig(task="spam", method="last-block", train_limit=LIMIT, epochs=EPOCHS, progress=False)
+result = train_classifier(config, log=quiet)
+per_epoch = [round(h["val_accuracy"], 3) for h in result["history"]]
+print(f"{result['train_examples']} examples, {result['config']['pooling']} pooling, "
+      f"{result['trainable_parameters']:,} trainable parameters, {result['seconds']:.0f} s; "
+      f"validation accuracy per epoch: {per_epoch}\n")
 print(result["text_report"])
 
 %% md
@@ -568,7 +628,8 @@ y_pred = predict(model, tokenizer, task.test.texts, "cpu", max_len=max_len)
 cm = metrics.confusion_matrix(y_test, y_pred, num_classes=2)
 assert np.isclose(metrics.accuracy(y_test, y_pred), result["test_accuracy"])
 with plt.rc_context({"axes.grid": False}):
-    fig = metrics.plot_confusion_matrix(cm, task.class_names, title=f"spam, last-block, {result['train_examples']:,} examples")
+    title = f"spam, last-block, {result['train_examples']:,} examples"
+    fig = metrics.plot_confusion_matrix(cm, task.class_names, title=title)
 fig
 
 %% md
@@ -579,8 +640,10 @@ all wrong to mostly right:
 report = result["report"]
 print(f"{'':16s} {'accuracy':>9s} {'spam recall':>12s} {'spam F1':>8s} {'macro F1':>9s}")
 for name, r in (("always ham", baseline), ("fine-tuned", report)):
-    print(f"{name:16s} {r['accuracy']:9.3f} {r['spam']['recall']:12.3f} {r['spam']['f1-score']:8.3f} {r['macro avg']['f1-score']:9.3f}")
-assert report["spam"]["f1-score"] > 0.5 and report["macro avg"]["f1-score"] > baseline["macro avg"]["f1-score"] + 0.2
+    print(f"{name:16s} {r['accuracy']:9.3f} {r['spam']['recall']:12.3f} {r['spam']['f1-score']:8.3f} "
+          f"{r['macro avg']['f1-score']:9.3f}")
+assert report["spam"]["f1-score"] > 0.5
+assert report["macro avg"]["f1-score"] > baseline["macro avg"]["f1-score"] + 0.2
 
 %% md
 ## Scores, probabilities and a threshold
@@ -667,7 +730,8 @@ approximation, as the product of two thin matrices.
 product. This chapter derives it, checks its gradients, builds it into the GPT, trains it on spam, and
 saves the result: a file of about a hundred kilobytes, beside a model of almost four megabytes.
 
-%% setup
+%% code
+""" + setup(BUDGET) + r"""
 %% md
 ## The idea
 
@@ -686,7 +750,7 @@ would make it):
 
 %% code
 from tinygrad_ft import nn
-from tinygrad_ft.finetune.lora import LoRALinear
+from tinygrad_ft.finetune import LoRALinear
 
 tg.manual_seed(0)
 base = nn.Linear(6, 5)
@@ -709,7 +773,8 @@ LoRA path is two matrix products in a row, $h = xA$ then $y_{\text{lora}} = s\,h
 product $y = hB$ has gradients $\partial L/\partial B = h^\top G$ and $\partial L/\partial h = G B^\top$
 (chapter 5). Chaining them:
 
-$$\frac{\partial L}{\partial B} = s\,(xA)^\top G, \qquad \frac{\partial L}{\partial A} = s\,x^\top (G B^\top), \qquad \frac{\partial L}{\partial x} = GW^\top + s\,G B^\top A^\top.$$
+$$\frac{\partial L}{\partial B} = s\,(xA)^\top G, \qquad \frac{\partial L}{\partial A} = s\,x^\top (G B^\top), \qquad
+\frac{\partial L}{\partial x} = GW^\top + s\,G B^\top A^\top.$$
 
 $W$ and $b$ are frozen: they get no gradient at all, and the optimizer never sees them. The engine's
 gradients against the formulas:
@@ -722,7 +787,8 @@ lora(xt).backward(G)
 assert np.allclose(lora.lora_B.grad, s * (x @ A).T @ G, atol=1e-5)
 assert np.allclose(lora.lora_A.grad, s * x.T @ (G @ Bm.T), atol=1e-5)
 assert np.allclose(xt.grad, G @ W.T + s * G @ Bm.T @ A.T, atol=1e-5)
-assert base.weight.grad is None and base.bias.grad is None
+assert base.weight.grad is None
+assert base.bias.grad is None
 print("dL/dA, dL/dB and dL/dx match the formulas; W and b have no gradient")
 
 %% md
@@ -742,7 +808,8 @@ out = fresh(tg.Tensor(x))
 assert np.array_equal(out.numpy(), plain)                      # exactly the frozen layer
 out.backward(G)
 print(f"at the start: |dL/dA| = {np.abs(fresh.lora_A.grad).max():.1f}, |dL/dB| = {np.abs(fresh.lora_B.grad).max():.2f}")
-assert not fresh.lora_A.grad.any() and fresh.lora_B.grad.any()
+assert not fresh.lora_A.grad.any()
+assert fresh.lora_B.grad.any()
 
 %% md
 ## How many numbers?
@@ -765,12 +832,13 @@ the feed-forward's `c_fc` and `c_proj`) with rank 4, freezes everything else, an
 classification head trainable. Each wrapped layer adds $r(\text{in}+\text{out})$:
 
 %% code
-from tinygrad_ft.training.pretrain import load_pretrained
-from tinygrad_ft.finetune import GPTClassifier, set_trainable, FinetuneConfig, finetune, predict
-from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
+from tinygrad_ft.finetune import FinetuneConfig, GPTClassifier, predict, set_trainable, train_classifier
 from tinygrad_ft.finetune.lora import lora_layers
+from tinygrad_ft.models import load_pretrained
+from tinygrad_ft.paths import BPE_CHECKPOINT, data_path
 
-gpt, tokenizer = load_pretrained(DEFAULT_CHECKPOINT)
+CHECKPOINT = data_path(BPE_CHECKPOINT)
+gpt, tokenizer = load_pretrained(CHECKPOINT)
 ids = np.asarray([tokenizer.encode("Free entry! Text WIN to 80086 now")])
 with tg.no_grad():
     before = gpt(ids)[0].numpy()                                  # the pre-trained model's logits
@@ -779,7 +847,7 @@ tg.manual_seed(0)
 classifier = GPTClassifier(gpt, num_classes=2)
 counts = set_trainable(classifier, "lora")
 layers = lora_layers(classifier)
-expected = sum(l.rank * sum(l.base.weight.shape) for l in layers) + classifier.head.num_parameters()
+expected = sum(layer.rank * sum(layer.base.weight.shape) for layer in layers) + classifier.head.num_parameters()
 print(f"{len(layers)} LoRA layers; {counts['trainable']:,} of {counts['total']:,} parameters train ({counts['fraction']:.1%})")
 assert counts["trainable"] == expected
 
@@ -801,12 +869,11 @@ set for three epochs; 1,000 messages for two in fast mode): the head alone, and 
 the head.
 
 %% code
-from tinygrad_ft import metrics
-
 runs = {}
 for method in ("head", "lora"):
-    runs[method] = finetune(FinetuneConfig(task="spam", method=method, train_limit=budget(full=None, fast=1000),
-                                           epochs=budget(full=3, fast=2), progress=False), log=quiet)
+    config = FinetuneConfig(task="spam", method=method, train_limit=budget(full=None, fast=1000),
+                            epochs=budget(full=3, fast=2), progress=False)
+    runs[method] = train_classifier(config, log=quiet)
 
 print(f"{'method':7s} {'trainable':>10s} {'time (s)':>9s} {'accuracy':>9s} {'spam F1':>8s} {'macro F1':>9s}")
 for method, r in runs.items():
@@ -829,10 +896,10 @@ rank at most 4. Its singular values say so: four are non-zero and the rest are z
 rounding (about $10^{-8}$), where the pre-trained $W$ uses all 128 directions.
 
 %% code
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import to_numpy
 
 layer = lora_layers(runs["lora"]["model"])[0]                      # block 0's c_attn
-dW = B.to_numpy(layer.delta_weight()).astype(np.float64)
+dW = to_numpy(layer.delta_weight()).astype(np.float64)
 sv_dW = np.linalg.svd(dW, compute_uv=False)
 sv_W = np.linalg.svd(layer.base.weight.numpy().astype(np.float64), compute_uv=False)
 assert (sv_dW > 1e-6 * sv_dW[0]).sum() == layer.rank
@@ -840,7 +907,8 @@ assert (sv_dW > 1e-6 * sv_dW[0]).sum() == layer.rank
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.semilogy(sv_W, ".", label="pre-trained W")
 ax.semilogy(np.maximum(sv_dW, 1e-12), ".", label="LoRA's ΔW = s·AB")
-ax.set(xlabel="index", ylabel="singular value", ylim=(1e-10, 10), title=f"{layer.base.weight.shape[0]}×{layer.base.weight.shape[1]} weights of block 0's c_attn")
+n_in, n_out = layer.base.weight.shape
+ax.set(xlabel="index", ylabel="singular value", ylim=(1e-10, 10), title=f"{n_in}×{n_out} weights of block 0's c_attn")
 ax.legend()
 fig.tight_layout()
 print(f"|ΔW| / |W| = {np.linalg.norm(dW) / np.linalg.norm(sv_W):.3f}: a small change, in four directions")
@@ -871,9 +939,11 @@ with tg.no_grad():
     again = model(*batch).numpy()
 
 assert np.allclose(W_merged, W0 + layer.scaling * layer.lora_A.numpy() @ layer.lora_B.numpy(), atol=1e-6)
-assert np.allclose(merged, unmerged, atol=1e-4) and np.allclose(again, unmerged, atol=1e-5)
+assert np.allclose(merged, unmerged, atol=1e-4)
+assert np.allclose(again, unmerged, atol=1e-5)
 assert np.allclose(layer.base.weight.numpy(), W0, atol=1e-6)
-print(f"merged vs adapters: largest difference {np.abs(merged - unmerged).max():.1e}; after unmerge {np.abs(again - unmerged).max():.1e}")
+print(f"merged vs adapters: largest difference {np.abs(merged - unmerged).max():.1e}; "
+      f"after unmerge {np.abs(again - unmerged).max():.1e}")
 
 %% md
 Equal up to float32 rounding: $x(W + sAB)$ and $xW + s(xA)B$ are the same number computed in a
@@ -885,9 +955,11 @@ The pre-trained GPT is shared by every task. What a task adds is its adapters an
 `lora_state_dict` picks out the adapters, and the head's two arrays go beside them.
 
 %% code
-import os, tempfile
-from tinygrad_ft.finetune import lora_state_dict, load_lora_state_dict
-from tinygrad_ft.training.checkpoint import save_checkpoint
+import os
+import tempfile
+
+from tinygrad_ft.finetune import load_lora_state_dict, lora_state_dict
+from tinygrad_ft.nn.checkpoint import save_checkpoint
 
 folder = tempfile.mkdtemp()
 state = model.state_dict()
@@ -898,7 +970,8 @@ save_checkpoint(os.path.join(folder, "spam-full.npz"), state, {"note": "every we
 kb = {name: os.path.getsize(os.path.join(folder, name)) / 1024 for name in ("spam-lora.npz", "spam-full.npz")}
 n_saved = sum(v.size for v in task_part.values())
 print(f"adapters + head: {n_saved:,} numbers, {kb['spam-lora.npz']:.0f} KB;  the whole model: {kb['spam-full.npz']:.0f} KB")
-assert n_saved == counts["trainable"] and kb["spam-lora.npz"] < kb["spam-full.npz"] / 10
+assert n_saved == counts["trainable"]
+assert kb["spam-lora.npz"] < kb["spam-full.npz"] / 10
 
 %% md
 To use it: load the shared pre-trained GPT, add adapters of the same shape, and load the task's part
@@ -907,7 +980,7 @@ into them. The rebuilt classifier predicts exactly as the trained one:
 %% code
 from tinygrad_ft.datasets.labeled import load_task
 
-gpt2, _ = load_pretrained(DEFAULT_CHECKPOINT)
+gpt2, _ = load_pretrained(CHECKPOINT)
 rebuilt = GPTClassifier(gpt2, num_classes=2, pooling=runs["lora"]["config"]["pooling"])
 set_trainable(rebuilt, "lora")                                     # adapters with random A, B = 0 ...
 with np.load(os.path.join(folder, "spam-lora.npz")) as saved:
@@ -944,17 +1017,17 @@ and the model is trained on such documents with the same next-token loss as in p
 one change: the loss counts only the answer. This is supervised fine-tuning (SFT) with **loss
 masking**. Evaluation is by generation: give the prompt, let the model write, read what it wrote.
 
-%% setup
 %% code
-from tinygrad_ft.training.pretrain import load_pretrained
-from tinygrad_ft.training.generate import generate
-from tinygrad_ft.finetune.train import DEFAULT_CHECKPOINT
-from tinygrad_ft.finetune.data import sft_prompt, sft_example, sft_batch, IGNORE_INDEX
-from tinygrad_ft.finetune.sft import sft, answer_of, TASK_WORD
-from tinygrad_ft.datasets.labeled import load_task
+""" + setup() + r"""
+%% code
 from tinygrad_ft import metrics
+from tinygrad_ft.datasets.labeled import load_task
+from tinygrad_ft.finetune.data import IGNORE_INDEX, sft_batch, sft_example, sft_prompt
+from tinygrad_ft.finetune.sft import TASK_WORD, answer_of, sft
+from tinygrad_ft.models import generate, load_pretrained
+from tinygrad_ft.paths import BPE_CHECKPOINT, data_path
 
-gpt, tokenizer = load_pretrained(DEFAULT_CHECKPOINT)
+gpt, tokenizer = load_pretrained(data_path(BPE_CHECKPOINT))
 task = load_task("spam")
 WORD = TASK_WORD["spam"]                                           # the prompt's last word: "Label"
 print(sft_prompt("Sorry, I'll call you later", WORD) + " ham" + "<|endoftext|>")
@@ -971,7 +1044,11 @@ answer, then the answer's tokens, then the end-of-text token, so the model also 
 %% code
 text = "Sorry, I'll call you later"
 inputs, targets = sft_example(tokenizer, text, "ham", gpt.config.block_size, WORD)
-show = lambda i: repr(tokenizer.decode([i]))
+
+
+def show(i):
+    return repr(tokenizer.decode([i]))
+
 print(f"{len(inputs)} positions; the last eight:")
 print(f"{'position':>8}  {'input':>8}  target")
 for t in range(len(inputs) - 8, len(inputs)):
@@ -993,7 +1070,8 @@ the model would spend its training on writing SMS messages, not on labelling the
 -100. In a batch of two examples (padded: pads get -100 too), it must equal the mean of
 $-\log p(\text{target})$ over the answer tokens only, which we compute by hand:
 
-$$L = \frac{1}{|\mathcal{A}|} \sum_{(b,t) \in \mathcal{A}} -\log \operatorname{softmax}(z_{b,t})_{y_{b,t}}, \qquad \mathcal{A} = \{(b,t) : y_{b,t} \neq -100\}.$$
+$$L = \frac{1}{|\mathcal{A}|} \sum_{(b,t) \in \mathcal{A}} -\log \operatorname{softmax}(z_{b,t})_{y_{b,t}}, \qquad
+\mathcal{A} = \{(b,t) : y_{b,t} \neq -100\}.$$
 
 %% code
 examples = [sft_example(tokenizer, t, task.class_names[y], gpt.config.block_size, WORD)
@@ -1031,7 +1109,8 @@ Its loss on the answer tokens is worse than a uniform guess over its 512 tokens 
 nats): it is confidently expecting something else, more Shakespeare.
 
 %% code
-print(f"loss on the answers {by_hand:.2f} nats per token; a uniform guess: ln {tokenizer.vocab_size} = {np.log(tokenizer.vocab_size):.2f}")
+print(f"loss on the answers {by_hand:.2f} nats per token; "
+      f"a uniform guess: ln {tokenizer.vocab_size} = {np.log(tokenizer.vocab_size):.2f}")
 assert by_hand > np.log(tokenizer.vocab_size)
 
 %% md
@@ -1039,7 +1118,8 @@ assert by_hand > np.log(tokenizer.vocab_size)
 
 `sft(...)` does it all: build an example per labelled text, shuffle into mini-batches, AdamW on the
 masked loss, every weight of the GPT training (the language-model head included: the answer is
-written with the model's own vocabulary). A small run: 160 labelled messages, two epochs of
+written with the model's own vocabulary). Its step is chapter 11's `train_step` with the same
+`next_token_loss` as pre-training: only the -100 targets differ. A small run: 160 labelled messages, two epochs of
 mini-batches of 16, 20 steps.
 
 `sft` can also evaluate on the test split; we keep that to one text (`eval_limit=1`) and evaluate by
@@ -1078,8 +1158,8 @@ y_eval = np.asarray(task.test.labels[:N_EVAL])
 
 def evaluate(model):
     labels = [answer_of(answer_by_generation(model, t), task.class_names) for t in task.test.texts[:N_EVAL]]
-    answered = np.array([l is not None for l in labels])
-    y_hat = np.array([l if l is not None else 1 - y for l, y in zip(labels, y_eval)])   # no class named: wrong
+    answered = np.array([label is not None for label in labels])
+    y_hat = np.array([label if label is not None else 1 - y for label, y in zip(labels, y_eval)])   # no class named: wrong
     report = metrics.classification_dict(y_eval, y_hat, class_names=task.class_names)
     return {"accuracy": report["accuracy"], "spam recall": report["spam"]["recall"],
             "macro F1": report["macro avg"]["f1-score"], "answered": float(answered.mean())}
@@ -1087,7 +1167,8 @@ def evaluate(model):
 scores = evaluate(model)
 print({k: round(v, 3) for k, v in scores.items()})
 print(f"{y_eval.sum()} of the {N_EVAL} are spam; always 'ham' would score accuracy {1 - y_eval.mean():.3f}, spam recall 0")
-assert scores["answered"] > 0.9 and scores["spam recall"] > 0
+assert scores["answered"] > 0.9
+assert scores["spam recall"] > 0
 
 %% md
 After 20 steps the model answers in the format nearly every time, and it catches spam: not with a
@@ -1143,6 +1224,7 @@ The full experiments (all of the data, several epochs, the sentiment task) are i
 
 %% code
 from pathlib import Path
+
 from IPython.display import Image, Markdown, display
 
 results_dir = Path("../benchmarks/results")
@@ -1173,7 +1255,8 @@ fine-tuning run on a GPU without a line changed: pass `device="cuda"`.
 That is the promise. This chapter shows the few rules that keep it, and the tool that checks them on
 a laptop without a GPU: the **strict** device.
 
-%% setup
+%% code
+""" + setup(F) + r"""
 %% md
 ## Is there a GPU here?
 
@@ -1182,7 +1265,7 @@ finds a GPU. This notebook runs either way; everything that needs a GPU is skipp
 there is none. Where there is no GPU, the second device of this chapter is the strict stand-in.
 
 %% code
-from tinygrad_ft import backend as B
+from tinygrad_ft.backend import asarray, get_backend, to_numpy
 
 HAS_GPU = tg.cuda_is_available()
 DEVICE = "cuda" if HAS_GPU else "strict"
@@ -1191,7 +1274,7 @@ if HAS_GPU:
     print("a GPU is here: the comparisons below run on 'cuda'")
 else:
     try:
-        B.get_backend("cuda")
+        get_backend("cuda")
     except tg.DeviceError as e:
         print("no GPU here, so this notebook runs on the CPU. Asking for 'cuda' says why:\n ", e)
 print(f"\nthe second device of this chapter: {DEVICE!r}")
@@ -1208,8 +1291,10 @@ u = t.to(DEVICE)
 for name, x in (("t", t), ("u", u)):
     print(f"{name}: device {x.device!r:9} data {type(x.data).__name__:11} xp {tg.get_array_module(x)}")
 
-assert t.device == "cpu" and u.device == DEVICE
-assert tg.get_array_module(t) is np and u.xp is B.get_backend(DEVICE).xp
+assert t.device == "cpu"
+assert u.device == DEVICE
+assert tg.get_array_module(t) is np
+assert u.xp is get_backend(DEVICE).xp
 
 %% md
 `.to` is an op like any other, so gradients flow back through it, to the device the leaf lives on:
@@ -1248,7 +1333,7 @@ assert all(p.device == DEVICE for p in gpt.parameters())
 
 %% md
 And the way back to the host is always explicit: `tensor.numpy()`, `tensor.item()`, or
-`B.to_numpy(array)`. On a GPU each of these is a copy across the PCIe bus and a wait for the GPU to
+`to_numpy(array)`. On a GPU each of these is a copy across the PCIe bus and a wait for the GPU to
 finish, so the training loop asks for its losses ten steps at a time, not after every step.
 
 ## Why the CPU cannot be trusted to test GPU code
@@ -1288,7 +1373,7 @@ the bug would be whoever first runs it on a GPU.
 
 ## The strict device: CuPy's border rules, on the CPU
 
-`"strict"` is a third device, in `tinygrad_ft.testing.strict`, built for exactly this. Its arrays
+`"strict"` is a third device, in `tinygrad_ft.backend.strict`, built for exactly this. Its arrays
 are NumPy arrays inside a wrapper that behaves like CuPy at the border with the host: mixing with a
 NumPy array, or converting to one implicitly, is a `TypeError`. The arithmetic underneath is NumPy's,
 so it runs anywhere. The library's tests run every op on it.
@@ -1327,7 +1412,7 @@ for what, attempt in crossings.items():
     else:
         raise AssertionError(f"{what} should be refused")
 
-print("explicit ways out are fine:", a.get()[0], B.to_numpy(a)[0], float(a.sum()))
+print("explicit ways out are fine:", a.get()[0], to_numpy(a)[0], float(a.sum()))
 
 %% md
 What it cannot catch: differences in CuPy's numbers (it computes with NumPy), a NumPy function CuPy
@@ -1342,27 +1427,27 @@ it, must agree.
 
 %% code
 from tinygrad_ft.optim import AdamW
+from tinygrad_ft.training import next_token_loss, train_step
+
 
 def one_step(device):
     tg.manual_seed(0)
     model = GPT(config).to(device)                       # built on the CPU with the same seed, then moved
     optimizer = AdamW(model.parameters(), lr=1e-3)
     batch = np.random.default_rng(0).integers(0, config.vocab_size, size=(8, config.block_size + 1))
-    x, y = (B.asarray(batch[:, :-1], device), B.asarray(batch[:, 1:], device))
-    _, loss = model(x, y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    x, y = (asarray(batch[:, :-1], device), asarray(batch[:, 1:], device))
+    loss = train_step(model, (x, y), next_token_loss, optimizer)   # the library's one step: forward, backward, update
     with tg.no_grad():
         _, after = model(x, y)
-    return loss.item(), after.item(), B.to_numpy(model.lm_head.weight.data)
+    return loss.item(), after.item(), to_numpy(model.lm_head.weight.data)
 
 cpu, dev = one_step("cpu"), one_step(DEVICE)
 print(f"{'':8s} {'loss':>10s} {'loss after 1 step':>18s}")
 for name, r in (("cpu", cpu), (DEVICE, dev)):
     print(f"{name:8s} {r[0]:10.6f} {r[1]:18.6f}")
 print(f"largest weight difference after the step: {np.abs(cpu[2] - dev[2]).max():.1e}")
-assert np.isclose(cpu[0], dev[0], rtol=1e-5) and np.isclose(cpu[1], dev[1], rtol=1e-5)
+assert np.isclose(cpu[0], dev[0], rtol=1e-5)
+assert np.isclose(cpu[1], dev[1], rtol=1e-5)
 assert np.allclose(cpu[2], dev[2], atol=1e-5)
 
 %% md
@@ -1376,11 +1461,13 @@ curve:
 
 %% code
 import tempfile
-from tinygrad_ft.training.pretrain import TrainConfig, pretrain
+
+from tinygrad_ft.training import TrainConfig, pretrain
+
 
 def ten_steps(device):
-    cfg = TrainConfig(max_iters=10, batch_size=8, warmup_iters=2, eval_interval=10, eval_iters=2, device=device,
-                      out_dir=tempfile.mkdtemp(), progress=False)
+    cfg = TrainConfig(max_iters=10, batch_size=8, warmup_iters=2, eval_iters=2, device=device, out_dir=tempfile.mkdtemp(),
+                      progress=False)                    # eval_interval: at most max_iters, so one estimate at the end
     return np.array(pretrain(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=32), cfg, log=quiet).history["train_loss"])
 
 curves = {device: ten_steps(device) for device in ("cpu", DEVICE)}
@@ -1393,16 +1480,16 @@ assert np.allclose(curves["cpu"], curves[DEVICE], atol=1e-5)
 
 On a GPU every NumPy-style line of an op (`t = x * x`, `t *= c`, `xp.tanh(t, out=t)`, ...) is a
 separate kernel launch that reads and writes the whole array: the plain GELU is about a dozen
-passes over memory. `tinygrad_ft.kernels` holds fused CUDA kernels that compute a whole formula in
-one pass, for the ops where this matters most: GELU, softmax, layer norm, cross-entropy and Adam's
-update. An op asks `kernels.fused(name, array)`: it gets the kernel for a CuPy array, and `None`
+passes over memory. `tinygrad_ft.backend.kernels` holds fused CUDA kernels that compute a whole
+formula in one pass, for the ops where this matters most: GELU, softmax, layer norm, cross-entropy
+and Adam's update. An op asks `kernels.fused(name, array)`: it gets the kernel for a CuPy array, and `None`
 for anything else, and then runs its plain lines, which stay the reference the kernels are tested
 against.
 
 %% code
-from tinygrad_ft import kernels
+from tinygrad_ft.backend import kernels
 
-probe = B.asarray(np.ones((4, 8)), DEVICE)
+probe = asarray(np.ones((4, 8)), DEVICE)
 chosen = {name: kernels.fused(name, probe) is not None for name in kernels.KERNELS}
 print(f"on {DEVICE}:", ", ".join(f"{name} {'fused' if on else 'plain'}" for name, on in chosen.items()))
 assert all(chosen.values()) == (HAS_GPU and kernels.is_enabled())
@@ -1414,7 +1501,8 @@ around the kernel (what the op keeps for its backward, how it reshapes and scale
 fused path, against its plain path, value and gradient:
 
 %% code
-from tinygrad_ft.testing.kernel_stand_ins import STAND_INS
+from tinygrad_ft.backend.kernels.stand_ins import STAND_INS
+
 
 def gelu_value_and_gradient(fused_path):
     x = tg.Tensor(np.linspace(-4, 4, 9), requires_grad=True)         # float64
@@ -1425,7 +1513,8 @@ def gelu_value_and_gradient(fused_path):
 
 (y_fused, g_fused), (y_plain, g_plain) = gelu_value_and_gradient(True), gelu_value_and_gradient(False)
 print(f"largest difference: value {np.abs(y_fused - y_plain).max():.1e}, gradient {np.abs(g_fused - g_plain).max():.1e}")
-assert np.abs(y_fused - y_plain).max() < 1e-12 and np.abs(g_fused - g_plain).max() < 1e-12
+assert np.abs(y_fused - y_plain).max() < 1e-12
+assert np.abs(g_fused - g_plain).max() < 1e-12
 
 %% md
 ## How much faster?
@@ -1438,18 +1527,19 @@ leaves most of it idle, and the gap grows with the batch and the width.
 %% code
 import time
 
+from tinygrad_ft.models import preset
+
+
 def steps_per_second(device, n=10, batch=64):
     tg.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=67, block_size=64, n_layer=4, n_head=4, n_embd=128)).to(device)
+    model = GPT(preset("baby", vocab_size=67)).to(device)
     optimizer = AdamW(model.parameters(), lr=1e-3)
     ids = np.random.default_rng(0).integers(0, 67, size=(batch, 65))
-    x, y = B.asarray(ids[:, :-1], device), B.asarray(ids[:, 1:], device)
+    x, y = asarray(ids[:, :-1], device), asarray(ids[:, 1:], device)
+
     def step():
-        _, loss = model(x, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
+        return train_step(model, (x, y), next_token_loss, optimizer)
+
     step().item()                                         # warm-up (and, on a GPU, kernel compilation)
     start = time.perf_counter()
     for _ in range(n):
@@ -1487,4 +1577,4 @@ CHAPTERS = {
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:], CHAPTERS, SETUP, timeout=300)
+    main(sys.argv[1:], CHAPTERS, timeout=300)

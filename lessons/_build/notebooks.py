@@ -3,6 +3,8 @@ source into a notebook, executing it, and writing it with its outputs.
 
 A chapter's source is text in which a line ``%% md`` starts a markdown cell and a line
 ``%% code`` a code cell; ``%% setup`` is replaced by a code cell holding the builder's SETUP.
+A chapter's first code cell is usually made by ``setup_cell``: its imports, in the order ruff's
+isort check wants them, then the lines every chapter starts with.
 Notebooks are executed from ``lessons/`` (as Jupyter and nbmake run them), with
 MPLBACKEND=Agg, and saved with their outputs; cell ids are fixed and no timing metadata or
 interpreter version is recorded, so rebuilding an unchanged chapter gives the same file.
@@ -40,6 +42,30 @@ def parse(source: str, chapter: int, setup: str = "") -> list:
             lines.append(line)
     flush()
     return cells
+
+
+THIRD_PARTY = ("matplotlib", "numpy", "IPython")  # everything else but tinygrad_ft is the standard library
+
+
+def setup_cell(*imports: str, body: str = "") -> str:
+    """A chapter's first code cell: ``%matplotlib inline``, then ``imports`` (one statement each;
+    numpy, matplotlib and tinygrad_ft are always there) in isort's groups (standard library,
+    third party, ``tinygrad_ft``; plain imports before ``from`` imports, each sorted by module),
+    then ``body``."""
+    lines = {"import matplotlib.pyplot as plt", "import numpy as np", "import tinygrad_ft as tg", *imports}
+
+    def module(line):
+        return line.split()[1]
+
+    def group(line):
+        top = module(line).split(".")[0]
+        return 2 if top == "tinygrad_ft" else 1 if top in THIRD_PARTY else 0
+
+    def key(line):
+        return line.startswith("from "), module(line).lower(), line
+
+    groups = ["\n".join(sorted((x for x in lines if group(x) == g), key=key)) for g in range(3)]
+    return "\n%matplotlib inline\n" + "\n\n".join(g for g in groups if g) + "\n\n" + body.strip("\n") + "\n"
 
 
 def build(source: str, chapter: int, setup: str = "") -> nbformat.NotebookNode:
@@ -96,4 +122,5 @@ def main(argv: list, chapters: dict, setup: str = "", timeout: int = 300) -> Non
             raise
         path = LESSONS / name
         nbformat.write(nb, path)
-        print(f"{name}: {len(nb.cells)} cells, {path.stat().st_size / 1024:.0f} KB" + (f", ran in {seconds:.1f} s" if execute else ""))
+        ran = f", ran in {seconds:.1f} s" if execute else ""
+        print(f"{name}: {len(nb.cells)} cells, {path.stat().st_size / 1024:.0f} KB{ran}")

@@ -2,7 +2,7 @@
 fine-tuning a classifier (``labeled``). Everything here runs on the host with NumPy."""
 
 from .labeled import TASKS, Example, Split, TextClassificationTask, load_sentiment, load_spam, load_task, stratified_split
-from .text import TextBatches, default_corpus_path, get_batch, load_text, train_val_split
+from .text import TextBatches, get_batch, load_text, train_val_split
 
 __all__ = [
     "TASKS",
@@ -10,7 +10,6 @@ __all__ = [
     "Split",
     "TextBatches",
     "TextClassificationTask",
-    "default_corpus_path",
     "get_batch",
     "load_sentiment",
     "load_spam",

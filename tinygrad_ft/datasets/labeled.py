@@ -20,14 +20,11 @@ from pathlib import Path
 
 import numpy as np  # host-side: shuffling indices for the split
 
+from ..paths import SENTIMENT, SPAM, data_path
+
 TASKS = ("sentiment", "spam")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test
 SENTIMENT_SOURCES = {"amazon": "amazon_cells_labelled.txt", "imdb": "imdb_labelled.txt", "yelp": "yelp_labelled.txt"}
-
-
-def data_dir() -> Path:
-    """The repository's ``data/`` folder."""
-    return Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def load_sentiment(directory=None) -> list[Example]:
     Each line is ``sentence<TAB>score``. We split on the *last* tab, strip the spaces that
     IMDb lines carry before it, and do no CSV quote handling (IMDb has unbalanced quotes).
     """
-    directory = Path(directory) if directory is not None else data_dir() / "sentiment-labelled-sentences"
+    directory = Path(directory) if directory is not None else data_path(SENTIMENT)
     examples = []
     for source, filename in SENTIMENT_SOURCES.items():
         path = directory / filename
@@ -101,7 +98,7 @@ def load_sentiment(directory=None) -> list[Example]:
 
 def load_spam(directory=None) -> list[Example]:
     """The 5,171 distinct SMS messages (first occurrence of each text kept), in file order."""
-    directory = Path(directory) if directory is not None else data_dir() / "sms-spam-collection"
+    directory = Path(directory) if directory is not None else data_path(SPAM)
     path = directory / "SMSSpamCollection"
     labels = {"ham": 0, "spam": 1}
     first: dict[str, Example] = {}  # dicts keep insertion order, so this is deterministic

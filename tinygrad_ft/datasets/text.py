@@ -16,12 +16,8 @@ from pathlib import Path
 
 import numpy as np  # host-side: batches are built here, then moved to a device explicitly
 
-from .. import backend as B
-
-
-def default_corpus_path() -> Path:
-    """The bundled tiny Shakespeare corpus: ``<repo>/data/tinyshakespeare/input.txt``."""
-    return Path(__file__).resolve().parents[2] / "data" / "tinyshakespeare" / "input.txt"
+from ..backend import asarray
+from ..paths import SHAKESPEARE, data_path, shown
 
 
 def load_text(path=None) -> str:
@@ -31,10 +27,10 @@ def load_text(path=None) -> str:
     missing, ``ValueError`` if it is empty or not valid UTF-8 (naming the byte offset of the
     first bad byte, so you can look at it with ``xxd -s OFFSET``).
     """
-    path = Path(default_corpus_path() if path is None else path)
+    path = Path(data_path(SHAKESPEARE) if path is None else path)
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
-        raise FileNotFoundError(f"text file {path} {what}; the bundled corpus (tiny Shakespeare) is at {default_corpus_path()}")
+        raise FileNotFoundError(f"text file {path} {what}; the bundled corpus (tiny Shakespeare) is {shown(SHAKESPEARE)}")
     raw = path.read_bytes()
     if not raw:
         raise ValueError(f"text file {path} is empty (0 bytes); a language model needs some text to learn from")
@@ -104,7 +100,7 @@ class TextBatches:
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
         x, y = get_batch(self.train if split == "train" else self.val, self.batch_size, self.block_size, self.rng)
-        return B.asarray(x, device), B.asarray(y, device)  # the one move to the device
+        return asarray(x, device), asarray(y, device)  # the one move to the device
 
     def state_dict(self) -> dict:
         """The generator's state, a JSON-able dict (store it in a checkpoint's metadata)."""

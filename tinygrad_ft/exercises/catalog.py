@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ..tensor import Tensor, no_grad
+from ..autograd import Tensor, no_grad
 from .checker import Diagnosis
 from .runner import Exercise, run_exercise
 from .stubs import STUBS
@@ -75,7 +75,8 @@ def _draw_mse(rng, large=False):
 
 
 def _draw_bce(rng, large=False):
-    return {"logits": _normal(rng, (8, 3), 1000.0 if large else 2.0), "targets": rng.integers(0, 2, size=(8, 3)).astype(np.float64)}
+    targets = rng.integers(0, 2, size=(8, 3)).astype(np.float64)
+    return {"logits": _normal(rng, (8, 3), 1000.0 if large else 2.0), "targets": targets}
 
 
 def _draw_attention(rng, large=False, causal=False):
@@ -169,7 +170,8 @@ def check(fn, name: str | None = None, quiet: bool = False) -> Diagnosis:
     if name is None:
         name = getattr(fn, "__name__", "?")
         if name not in EXERCISES:
-            raise ValueError(f"check({name}): name the exercise, as check(fn, 'softmax_backward'); there are: {', '.join(EXERCISES)}")
+            raise ValueError(f"check({name}): name the exercise, as check(fn, 'softmax_backward'); there are: "
+                             f"{', '.join(EXERCISES)}")
     ex = exercise(name)
     diagnosis, _ = run_exercise(fn, ex)
     if not quiet:

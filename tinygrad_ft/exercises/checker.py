@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend as B
+from ..backend import is_array, to_numpy
 
 KINDS = (
     "correct",
@@ -143,7 +143,7 @@ def diagnose_outputs(got, expected: tuple, names: tuple, **kwargs) -> Diagnosis:
 
 
 def _is_array(x) -> bool:
-    return isinstance(x, np.ndarray) or B.is_array(x)
+    return isinstance(x, np.ndarray) or is_array(x)
 
 
 def _describe(x) -> str:
@@ -162,11 +162,12 @@ def _as_array(got, expected, name):
     if got is None:
         return None, Diagnosis(False, "not an array", f"{name} is None: did you forget to `return` it?", name)
     if type(got).__name__ == "Tensor":
-        return None, Diagnosis(False, "not an array", f"{name} is a Tensor; these exercises work on plain NumPy arrays: return {name}.numpy()", name)
+        return None, Diagnosis(False, "not an array", f"{name} is a Tensor; these exercises work on plain NumPy arrays: return "
+                                                      f"{name}.numpy()", name)
     if isinstance(got, np.ndarray):
         return got, None
-    if B.is_array(got):
-        return B.to_numpy(got), None
+    if is_array(got):
+        return to_numpy(got), None
     if isinstance(got, (int, float, np.generic)) and not isinstance(got, bool):
         return np.asarray(got), None  # a 0-d array: the shape check explains
     if isinstance(got, (list, tuple)):
@@ -184,12 +185,14 @@ def _check_shape(got, expected, name, rtol, atol):
     if have == want:
         return None
     if have == () and want != ():
-        return Diagnosis(False, "wrong shape", f"{name} is a single number but should have shape {want}: did you sum over everything?", name)
+        return Diagnosis(False, "wrong shape", f"{name} is a single number but should have shape {want}: did you sum over "
+                                               "everything?", name)
     if len(have) == len(want) >= 2 and have == want[::-1]:
         if _close(got.T, expected, rtol, atol):
             return Diagnosis(False, "transposed",
                              f"{name} has shape {have} but should be {want}, and its transpose is right: a gradient has the "
-                             f"shape of what it differentiates, so swap the matmul's order (e.g. x.T @ d_out, not d_out.T @ x)", name)
+                             "shape of what it differentiates, so swap the matmul's order (e.g. x.T @ d_out, not d_out.T @ "
+                             "x)", name)
         return Diagnosis(False, "wrong shape", f"{name} has shape {have} but should be {want} (the transpose of yours)", name)
     axes = _broadcast_axes(want, have)
     if axes is not None:
@@ -199,7 +202,8 @@ def _check_shape(got, expected, name, rtol, atol):
         return Diagnosis(False, "wrong shape",
                          f"{name} has shape {have} but should be {want}: it looks summed over axis {_axes_text(axes)}, "
                          "which the input has: keep one gradient per element of the input", name)
-    return Diagnosis(False, "wrong shape", f"{name} has shape {have} but should be {want}, the shape of what it differentiates", name)
+    return Diagnosis(False, "wrong shape", f"{name} has shape {have} but should be {want}, the shape of what it "
+                                           "differentiates", name)
 
 
 def _broadcast_axes(small, big):
@@ -296,7 +300,8 @@ def _known_factors(batch_size, factors):
     if batch_size:
         n = int(batch_size)
         known.append((n, f"the batch size is {n}: did you forget the mean (a division by {n})?"))
-        known.append((1 / n, f"the batch size is {n}: did you average where the loss already did (d_out already carries the 1/{n})?"))
+        known.append((1 / n, f"the batch size is {n}: did you average where the loss already did (d_out already carries the "
+                             f"1/{n})?"))
     for value, why in factors:
         known.append((float(value), why))
         known.append((1 / float(value), why))

@@ -145,7 +145,8 @@ def call_student(fn, args, exercise: Exercise):
             warnings.simplefilter("ignore")
             return fn(*args), None
     except NotImplementedError:
-        return None, Diagnosis(False, "not implemented", "the stub still raises NotImplementedError: replace that line with your code")
+        return None, Diagnosis(False, "not implemented", "the stub still raises NotImplementedError: replace that line with "
+                                                         "your code")
     except Exception as e:  # noqa: BLE001 (a student's bug is a verdict, not a crash)
         where = _student_line(fn, e)
         hint = f" (the checker calls {exercise.signature})" if isinstance(e, TypeError) else ""
@@ -165,7 +166,8 @@ def _in_context(result: Diagnosis, run: Run, context: str, exercise: Exercise) -
     """Say in which run the problem showed, and relabel the kinds that only make sense there."""
     if run.dtype != "float64" and result.kind in VALUE_KINDS:
         return Diagnosis(False, "only correct in float64",
-                         f"right for float64 inputs but not for {run.dtype} ones: {_sentence(result.message)} float32 keeps about 7 "
+                         f"right for float64 inputs but not for {run.dtype} ones: {_sentence(result.message)} float32 keeps "
+                         "about 7 "
                          "significant digits: look for a subtraction of nearly equal numbers or a finite-difference step "
                          "that rounds away", result.name)
     if run.large and result.kind in VALUE_KINDS:

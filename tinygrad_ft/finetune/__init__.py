@@ -2,14 +2,16 @@
 
 Read in this order: ``data`` (texts → padded batches; SFT sequences with -100 on the prompt),
 ``classifier`` (a head on pooled hidden states; what trains), ``lora`` (low-rank adapters),
-``train`` (the classification loop), ``sft`` (fine-tuning the language model itself).
+``classification`` (training a classifier), ``sft`` (fine-tuning the language model itself to
+write the answer). Both loops call the one ``training.step.train_step``.
 """
 
+from .classification import FinetuneConfig, predict, train_classifier
 from .classifier import METHODS, GPTClassifier, set_trainable
 from .lora import LoRALinear, apply_lora, load_lora_state_dict, lora_state_dict, merge_lora, unmerge_lora
-from .train import FinetuneConfig, finetune, predict
+from .sft import sft
 
 __all__ = [
-    "METHODS", "FinetuneConfig", "GPTClassifier", "LoRALinear", "apply_lora", "finetune", "load_lora_state_dict",
-    "lora_state_dict", "merge_lora", "predict", "set_trainable", "unmerge_lora",
+    "METHODS", "FinetuneConfig", "GPTClassifier", "LoRALinear", "apply_lora", "load_lora_state_dict", "lora_state_dict",
+    "merge_lora", "predict", "set_trainable", "sft", "train_classifier", "unmerge_lora",
 ]

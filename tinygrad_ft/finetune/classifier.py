@@ -14,10 +14,10 @@ with the final norm and the head, or everything; LoRA is in ``lora.py``.
 
 from __future__ import annotations
 
-from .. import backend as B
 from .. import nn
+from ..autograd import Tensor
+from ..backend import asarray
 from ..models.gpt import GPT
-from ..tensor import Tensor
 
 POOLINGS = ("last", "mean")
 METHODS = ("head", "last-block", "full", "lora")
@@ -47,7 +47,7 @@ class GPTClassifier(nn.Module):
         if attention_mask is None:
             attention_mask = ids >= 0
         mask = attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask
-        mask = B.asarray(mask, self.head.weight.device)  # a host mask is copied, explicitly, to the model's device
+        mask = asarray(mask, self.head.weight.device)  # a host mask is copied, explicitly, to the model's device
         hidden = self.gpt.hidden_states(ids, attention_mask=mask)
         return self.head(self.pool(hidden, mask))
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import fnmatch
 import math
 
-from .. import backend as B
 from .. import nn
-from ..tensor import Tensor, no_grad
+from ..autograd import Tensor, no_grad
+from ..backend import asarray, get_backend
 
 
 class LoRALinear(nn.Module):
@@ -34,7 +34,7 @@ class LoRALinear(nn.Module):
         self.base.freeze()
         self.rank, self.alpha, self.scaling = rank, alpha, alpha / rank
         bound = 1 / math.sqrt(in_features)  # A as a Linear's default init; B zero: no change at the start
-        backend = B.get_backend(base.weight.device)
+        backend = get_backend(base.weight.device)
         a = (backend.random((in_features, rank), base.weight.dtype) * 2 - 1) * bound
         self.lora_A = nn.Parameter(a, device=base.weight.device)
         self.lora_B = nn.Parameter(backend.xp.zeros((rank, out_features), dtype=base.weight.dtype), device=base.weight.device)
@@ -111,8 +111,10 @@ def load_lora_state_dict(model: nn.Module, state: dict) -> None:
     params = dict(model.named_parameters())
     own = {n for n in params if n.endswith(("lora_A", "lora_B"))}
     missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
-    wrong = [f"{n}: saved {tuple(state[n].shape)}, model {params[n].shape}" for n in set(state) & own if tuple(state[n].shape) != params[n].shape]
+    wrong = [f"{n}: saved {tuple(state[n].shape)}, model {params[n].shape}"
+             for n in set(state) & own if tuple(state[n].shape) != params[n].shape]
     if missing or unexpected or wrong:
-        raise ValueError(f"LoRA adapters do not fit this model: missing {missing}, unexpected {unexpected}, wrong shape {sorted(wrong)}")
+        raise ValueError(f"LoRA adapters do not fit this model: missing {missing}, unexpected {unexpected}, wrong shape "
+                         f"{sorted(wrong)}")
     for name, array in state.items():
-        params[name].data = B.asarray(array, params[name].device, params[name].dtype)
+        params[name].data = asarray(array, params[name].device, params[name].dtype)

@@ -16,14 +16,15 @@ import time
 
 import numpy  # host-side: batches, generation bookkeeping, metrics
 
-from .. import backend as B
+from ..backend import keep_freed_memory, manual_seed
 from ..datasets.labeled import load_task, stratified_subset
-from ..models.gpt import GPT, GPTConfig
-from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
-from ..training.generate import generate
-from ..training.pretrain import load_pretrained
+from ..models.generate import generate
+from ..models.gpt import GPT, GPTConfig, load_pretrained
+from ..optim import AdamW, WarmupCosine, weight_decay_groups
+from ..paths import BPE_CHECKPOINT, data_path
+from ..training.progress import Progress
+from ..training.step import next_token_loss, train_step
 from .data import minibatches, sft_batch, sft_example, sft_prompt
-from .train import DEFAULT_CHECKPOINT, _progress
 
 TASK_WORD = {"sentiment": "Sentiment", "spam": "Label"}
 
@@ -65,12 +66,12 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
         lr: float = 5e-4, train_limit: int | None = None, eval_limit: int | None = None, seed: int = 0, device: str = "cpu",
         progress: bool = False, log=print) -> dict:
     """Fine-tune the whole GPT on prompt + answer sequences; evaluate by generation on the test split."""
-    B.keep_freed_memory()
+    keep_freed_memory()
     task = load_task(task_name)
     word = TASK_WORD[task_name]
-    model, tokenizer = load_pretrained(checkpoint or DEFAULT_CHECKPOINT, device)
+    model, tokenizer = load_pretrained(checkpoint or data_path(BPE_CHECKPOINT), device)
     if from_scratch:
-        B.manual_seed(seed + 1)
+        manual_seed(seed + 1)
         model = GPT(GPTConfig.from_dict(model.config.to_dict())).to(device)
     rng = numpy.random.default_rng(seed)
     texts, labels = list(task.train.texts), numpy.asarray(task.train.labels)
@@ -79,27 +80,19 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
         texts, labels = [texts[i] for i in keep], labels[keep]
     block = model.config.block_size
     examples = [sft_example(tokenizer, t, task.class_names[y], block, word) for t, y in zip(texts, labels)]
-    optimizer = AdamW(weight_decay_groups(model, 0.01), lr=lr, weight_decay=0.01)
     total = epochs * -(-len(examples) // batch_size)
+    optimizer = AdamW(weight_decay_groups(model, 0.01), lr=lr, weight_decay=0.01)
+    scheduler = WarmupCosine(optimizer, warmup_steps=max(1, total // 10), total_steps=total, min_lr=lr / 10)
     log(f"SFT {task_name}{' (from scratch)' if from_scratch else ''}: {len(examples)} examples, {total} steps")
-    t0, step = time.perf_counter(), 0
-    bar = _progress(total, progress, f"SFT {task_name}")
+    t0 = time.perf_counter()
+    bar = Progress(total, f"SFT {task_name}", progress, log=log)
     model.train()
     for _ in range(epochs):
         for idx in minibatches(len(examples), batch_size, rng):
-            for group in optimizer.param_groups:
-                group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
             ids, targets, _ = sft_batch([examples[i] for i in idx], tokenizer.pad_id or 0)
-            _, loss = model(ids, targets)  # host arrays: checked on the host, then copied to the device
-            optimizer.zero_grad()
-            loss.backward()
-            clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            step += 1
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
+            train_step(model, (ids, targets), next_token_loss, optimizer, scheduler, grad_clip=1.0)  # host arrays
+            bar.update(1)
+    bar.close()
     seconds = time.perf_counter() - t0
     test_texts, test_labels = list(task.test.texts), numpy.asarray(task.test.labels)
     if eval_limit is not None:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import math
 
-from .. import backend as B
-from .. import ops
-from ..tensor import Function, Tensor
-from ..kernels import fused
-from ._common import chunks
+from ..autograd import Function, Tensor, ops, where
+from ..backend import backend_of, get_backend
+from ..backend.kernels import fused
 
 
 class ReLU(Function):
@@ -63,6 +61,23 @@ class Sigmoid(Function):
         return d_x
 
 
+CHUNK_ELEMENTS = 1 << 16  # 64K numbers: 256 KB of float32 per array, a few of them fit in L2
+
+
+def chunks(xp, size: int) -> list:
+    """Slices of at most CHUNK_ELEMENTS numbers each, covering a flat array of ``size``.
+
+    A chain of element-wise passes (x², then ·k, then tanh, ...) over a big array reads and
+    writes it from main memory once per pass. Run block by block on the CPU, each block stays
+    in cache for the whole chain (the gain is in ``benchmarks/README.md``). On a GPU every extra
+    pass is a kernel launch, so there it is one block (the same code path).
+    """
+    if xp is not get_backend("cpu").xp or size <= CHUNK_ELEMENTS:
+        return [slice(0, size)]
+    return [slice(i, min(i + CHUNK_ELEMENTS, size)) for i in range(0, size, CHUNK_ELEMENTS)]
+
+
+
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)  # Python floats: they keep float32 arrays float32
 _GELU_CUBIC = 0.044715
 _SQRT_HALF = math.sqrt(0.5)
@@ -84,8 +99,9 @@ class GELUTanh(Function):
     def forward(self, x):
         kernel = fused("gelu_tanh_forward", x)  # on a GPU: one pass; backward recomputes t from x
         if kernel is not None:
-            self.x, self.dy_dx, self.backward_kernel = x, None, fused("gelu_tanh_backward", x)
+            self.x, self.backward_kernel = x, fused("gelu_tanh_backward", x)
             return kernel(x)
+        self.backward_kernel = None
         xp = self.xp
         flat = x.reshape(-1)  # element-wise: any shape will do; done in cache-sized blocks
         y, dy_dx = xp.empty(flat.shape, dtype=x.dtype), xp.empty(flat.shape, dtype=x.dtype)
@@ -113,7 +129,7 @@ class GELUTanh(Function):
         return y.reshape(x.shape)
 
     def backward(self, d_y):
-        if self.dy_dx is None:
+        if self.backward_kernel is not None:  # the fused forward ran
             return self.backward_kernel(self.x, d_y)
         return d_y * self.dy_dx
 
@@ -125,7 +141,7 @@ class GELUErf(Function):
     """
 
     def forward(self, x):
-        cdf = B.backend_of(x).erf(x * _SQRT_HALF)
+        cdf = backend_of(x).erf(x * _SQRT_HALF)
         cdf += 1
         cdf *= 0.5
         self.x, self.cdf = x, cdf
@@ -168,3 +184,27 @@ def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
     if approximate == "none":
         return GELUErf.apply(x)
     raise ValueError(f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}")
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def relu_composed(x: Tensor) -> Tensor:
+    return where(x.data > 0, x, 0.0)
+
+
+def leaky_relu_composed(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return where(x.data > 0, x, x * negative_slope)
+
+
+def tanh_composed(x: Tensor) -> Tensor:
+    return (x.exp() - (-x).exp()) / (x.exp() + (-x).exp())
+
+
+def sigmoid_composed(x: Tensor) -> Tensor:
+    return 1 / (1 + (-x).exp())
+
+
+def gelu_composed(x: Tensor, approximate: str = "tanh") -> Tensor:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
+    return x * 0.5 * (1 + ops.Erf.apply(x / math.sqrt(2)))

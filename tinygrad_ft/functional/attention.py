@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 
-from .. import backend as B
-from ..ops import unbroadcast
-from ..tensor import Function, Tensor
-from ._common import mask_array
+from ..autograd import Function, Tensor, where
+from ..autograd.ops import unbroadcast
+from ..backend import asarray, get_backend
+from .arguments import mask_array
+from .softmax import softmax_composed
 
 _causal_bias_cache: dict = {}
 
@@ -60,7 +61,7 @@ class ScaledDotProductAttention(Function):
     def backward(self, d_out):
         xp, q, k, v = self.xp, self.q, self.k, self.v
         d_q, d_k, d_v = self._gradients(d_out, *(xp.empty(t.shape, dtype=d_out.dtype) if needs else None
-                                                 for t, needs in zip((q, k, v), self.needs_grad)), broadcast=True)
+                                                 for t, needs in zip((q, k, v), self.needs_input_grad)), broadcast=True)
         return d_q, d_k, d_v, None
 
     def _attend(self, q, k, v, bias, out):
@@ -91,7 +92,10 @@ class ScaledDotProductAttention(Function):
         xp, q, k, v, probs_t = self.xp, self.q, self.k, self.v, self.probs_t
         fits = lambda t, shape: not broadcast or tuple(shape) == tuple(t.shape)  # noqa: E731
         if d_v is not None:  # Pᵀ G
-            d_v = xp.matmul(probs_t, d_out, out=d_v) if fits(v, d_out.shape[:-2] + v.shape[-2:]) else unbroadcast(xp.matmul(probs_t, d_out), v.shape)
+            if fits(v, d_out.shape[:-2] + v.shape[-2:]):
+                d_v = xp.matmul(probs_t, d_out, out=d_v)
+            else:
+                d_v = unbroadcast(xp.matmul(probs_t, d_out), v.shape)
         if d_q is None and d_k is None:
             return None, None, d_v
         scaled_d_out = d_out * self.scale  # the 1/√D of dQ and dK, applied to the smaller G
@@ -101,9 +105,15 @@ class ScaledDotProductAttention(Function):
         d_scores_t *= probs_t
         if d_q is not None:
             d_s = xp.swapaxes(d_scores_t, -1, -2)
-            d_q = xp.matmul(d_s, k, out=d_q) if fits(q, d_scores_t.shape[:-2] + q.shape[-2:]) else unbroadcast(xp.matmul(d_s, k), q.shape)
+            if fits(q, d_scores_t.shape[:-2] + q.shape[-2:]):
+                d_q = xp.matmul(d_s, k, out=d_q)
+            else:
+                d_q = unbroadcast(xp.matmul(d_s, k), q.shape)
         if d_k is not None:
-            d_k = xp.matmul(d_scores_t, q, out=d_k) if fits(k, d_scores_t.shape[:-2] + k.shape[-2:]) else unbroadcast(xp.matmul(d_scores_t, q), k.shape)
+            if fits(k, d_scores_t.shape[:-2] + k.shape[-2:]):
+                d_k = xp.matmul(d_scores_t, q, out=d_k)
+            else:
+                d_k = unbroadcast(xp.matmul(d_scores_t, q), k.shape)
         return d_q, d_k, d_v
 
 
@@ -162,7 +172,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool =
             f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit: "
             "q and k need the same last axis (D), k and v the same number of keys (Tk)"
         )
-    xp = B.get_backend(q.device).xp
+    xp = get_backend(q.device).xp
     bias = causal_bias(xp, q.device, num_queries, num_keys, q.dtype) if causal and num_queries > 1 else None
     if attention_mask is not None:
         mask = mask_array(attention_mask, q.device, "scaled_dot_product_attention: attention_mask")
@@ -186,16 +196,36 @@ def packed_self_attention(qkv: Tensor, num_heads: int, causal: bool = False, att
     as one op (no copies between the steps). ``causal`` and ``attention_mask`` (B, T) as there.
     """
     if qkv.ndim != 3 or qkv.shape[-1] % (3 * num_heads):
-        raise ValueError(f"packed_self_attention: expected qkv of shape (batch, time, 3 * C) with C divisible by num_heads={num_heads}, got {qkv.shape}")
+        raise ValueError("packed_self_attention: expected qkv of shape (batch, time, 3 * C) with C divisible by "
+                         f"num_heads={num_heads}, got {qkv.shape}")
     time = qkv.shape[1]
-    xp = B.get_backend(qkv.device).xp
+    xp = get_backend(qkv.device).xp
     bias = causal_bias(xp, qkv.device, time, time, qkv.dtype) if causal and time > 1 else None
     if attention_mask is not None:
         mask = mask_array(attention_mask, qkv.device, "packed_self_attention: attention_mask")
         if mask.shape != (qkv.shape[0], time):
-            raise ValueError(f"packed_self_attention: attention_mask of shape {mask.shape} does not fit qkv of shape {qkv.shape}; expected (batch, keys) = ({qkv.shape[0]}, {time})")
+            raise ValueError(f"packed_self_attention: attention_mask of shape {mask.shape} does not fit qkv of shape "
+                             f"{qkv.shape}; expected (batch, keys) = ({qkv.shape[0]}, {time})")
         padding = xp.zeros(mask.shape, dtype=qkv.dtype)
         padding[~mask] = -math.inf
         padding = padding.reshape(mask.shape[0], 1, time, 1)  # (B, 1, Tk, 1)
         bias = padding if bias is None else padding + bias
     return PackedSelfAttention.apply(qkv, bias, num_heads=num_heads)
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def scaled_dot_product_attention_composed(q: Tensor, k: Tensor, v: Tensor, causal=False, attention_mask=None) -> Tensor:
+    """softmax_composed(q kᵀ/√D) v, masked scores set to -1e9 (e^{-1e9} is exactly 0 in float64, so
+    this agrees with the fused op wherever a query sees at least one key)."""
+    xp = q.xp
+    num_queries, num_keys = q.shape[-2], k.shape[-2]
+    scores = q @ k.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+    visible = xp.ones((num_queries, num_keys), dtype=bool)
+    if causal:
+        visible = xp.arange(num_keys)[None, :] <= xp.arange(num_queries)[:, None] + (num_keys - num_queries)
+    if attention_mask is not None:
+        mask = attention_mask.data if isinstance(attention_mask, Tensor) else asarray(attention_mask, q.device)
+        visible = visible & (mask != 0).reshape(mask.shape[0], *(1,) * (q.ndim - 3), 1, num_keys)
+    scores = where(visible, scores, -1e9)
+    return softmax_composed(scores, axis=-1) @ v

@@ -11,9 +11,12 @@ famously simple softmax(z) - onehot(t), with no division by a tiny probability.
 
 from __future__ import annotations
 
-from ..kernels import fused
-from ..tensor import Function, Tensor
-from ._common import check_reduction, checked_indices, loss_scale, reduce
+from ..autograd import Function, Tensor, where
+from ..backend import asarray
+from ..backend.kernels import fused
+from .arguments import checked_indices
+from .reduction import check_reduction, loss_scale, reduce, reduce_composed
+from .softmax import log_softmax_composed
 
 
 class CrossEntropy(Function):
@@ -52,9 +55,10 @@ class CrossEntropy(Function):
         kernel = fused("cross_entropy_forward", logits)  # on a GPU: one kernel; keeps lse, not probs
         if kernel is not None:
             losses, self.lse = kernel(logits, targets, ignore_index, label_smoothing)
-            self.logits, self.targets, self.ignore_index, self.probs = logits, targets, ignore_index, None
+            self.logits, self.targets, self.ignore_index = logits, targets, ignore_index
             self.backward_kernel = fused("cross_entropy_backward", logits)
             return reduce(losses.reshape(self.shape), reduction, self.count)
+        self.backward_kernel = None
         shifted = logits - logits.max(axis=1, keepdims=True)  # (N, C); z - max z, for stability
         losses = -shifted[self.rows, self.safe_targets]  # -(z[t] - max z)
         if label_smoothing:
@@ -70,7 +74,7 @@ class CrossEntropy(Function):
 
     def backward(self, d_loss):
         weights = loss_scale(d_loss, self.reduction, self.count)  # 0-d, or (...) for "none"
-        if self.probs is None:  # the fused forward ran
+        if self.backward_kernel is not None:  # the fused forward ran
             row_weights = weights.reshape(-1) if self.reduction == "none" else weights
             d_logits = self.backward_kernel(self.logits, self.targets, self.lse, row_weights, self.ignore_index, self.smoothing)
             return d_logits.reshape(*self.shape, self.logits.shape[1]), None
@@ -110,3 +114,21 @@ def cross_entropy(
     return CrossEntropy.apply(
         logits, targets, ignore_index=ignore_index, reduction=reduction, label_smoothing=float(label_smoothing)
     )
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def cross_entropy_composed(logits: Tensor, targets, ignore_index=-100, reduction="mean", label_smoothing=0.0) -> Tensor:
+    """-(1-ε) log softmax_composed(z)[t] - (ε/C) Σⱼ log softmax_composed(z)ⱼ, 0 where t is ignored."""
+    targets = targets.data if isinstance(targets, Tensor) else asarray(targets, logits.device)
+    num_classes = logits.shape[-1]
+    log_probs = log_softmax_composed(logits.reshape(-1, num_classes), axis=-1)  # (N, C)
+    flat = targets.reshape(-1)
+    kept = flat != ignore_index
+    xp = logits.xp
+    picked = log_probs[xp.arange(flat.shape[0]), xp.where(kept, flat, 0)]  # (N,)
+    losses = -(1 - label_smoothing) * picked
+    if label_smoothing:
+        losses = losses - (label_smoothing / num_classes) * log_probs.sum(axis=-1)
+    losses = where(kept, losses, 0.0).reshape(targets.shape)
+    return reduce_composed(losses, reduction, int(kept.sum()))

@@ -3,8 +3,8 @@ survivors by 1/(1 - p) so the expected value is unchanged; at evaluation, do not
 
 from __future__ import annotations
 
-from .. import backend as B
-from ..tensor import Function, Tensor
+from ..autograd import Function, Tensor
+from ..backend import asarray, backend_of
 
 
 class Dropout(Function):
@@ -15,7 +15,7 @@ class Dropout(Function):
     """
 
     def forward(self, x, p=0.1):
-        self.keep = B.backend_of(x).random(x.shape, x.dtype) >= p  # bool: 1 byte per element
+        self.keep = backend_of(x).random(x.shape, x.dtype) >= p  # bool: 1 byte per element
         self.scale = 1 / (1 - p)
         y = x * self.keep
         y *= self.scale
@@ -36,3 +36,10 @@ def dropout(x: Tensor, p: float = 0.1, training: bool = True) -> Tensor:
     if not training or p == 0:
         return x
     return Dropout.apply(x, p=float(p))
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def dropout_composed(x: Tensor, keep, p: float) -> Tensor:
+    """x ⊙ keep / (1 - p) with a given 0/1 ``keep`` mask (the fused op draws its own)."""
+    return x * Tensor.wrap(asarray(keep, x.device, x.dtype), x.device) / (1 - p)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import backend as B
-from ..tensor import Function, Tensor
-from ._common import checked_indices
+from ..autograd import Function, Tensor
+from ..backend import backend_of
+from .arguments import checked_indices
 
 
 class Embedding(Function):
@@ -26,7 +26,7 @@ class Embedding(Function):
     def backward(self, d_out):
         dim = self.weight_shape[1]
         d_weight = self.xp.zeros(self.weight_shape, dtype=d_out.dtype)
-        B.backend_of(d_weight).scatter_add(d_weight, self.ids.reshape(-1), d_out.reshape(-1, dim))
+        backend_of(d_weight).scatter_add(d_weight, self.ids.reshape(-1), d_out.reshape(-1, dim))
         return d_weight, None
 
 
@@ -40,5 +40,12 @@ def embedding(ids, weight: Tensor) -> Tensor:
         raise ValueError(f"embedding: weight must be (num_embeddings, dim), got shape {weight.shape}")
     num_embeddings = weight.shape[0]
     ids = checked_indices(ids, weight.device, "embedding: ids", num_embeddings, lambda bad: (
-        f"embedding: id {bad} is out of range for an embedding table of {num_embeddings} rows (ids must be in 0..{num_embeddings - 1})"))
+        f"embedding: id {bad} is out of range for an embedding table of {num_embeddings} rows (ids must be in "
+        f"0..{num_embeddings - 1})"))
     return Embedding.apply(weight, ids)
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def embedding_composed(ids, weight: Tensor) -> Tensor:
+    return weight[ids]

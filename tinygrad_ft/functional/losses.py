@@ -4,9 +4,11 @@ Tensors (they get gradients too, as in PyTorch) or arrays and numbers (constants
 
 from __future__ import annotations
 
-from ..ops import unbroadcast
-from ..tensor import Function, Tensor
-from ._common import as_tensor, check_reduction, loss_scale, reduce
+from ..autograd import Function, Tensor
+from ..autograd.ops import unbroadcast
+from .activations import sigmoid_composed
+from .arguments import as_tensor
+from .reduction import check_reduction, loss_scale, reduce, reduce_composed
 
 
 class BinaryCrossEntropy(Function):
@@ -36,14 +38,14 @@ class BinaryCrossEntropy(Function):
         xp, probs = self.xp, self.probs
         scale = loss_scale(d_loss, self.reduction, probs.size)
         d_probs = d_targets = None
-        if self.needs_grad[0]:
+        if self.needs_input_grad[0]:
             denominator = 1 - probs
             denominator *= probs
             xp.maximum(denominator, 1e-12, out=denominator)
             d_probs = probs - self.targets
             d_probs /= denominator
             d_probs *= scale
-        if self.needs_grad[1]:
+        if self.needs_input_grad[1]:
             d_targets = self.log_odds * scale
             xp.negative(d_targets, out=d_targets)
         return d_probs, d_targets
@@ -73,13 +75,13 @@ class BinaryCrossEntropyWithLogits(Function):
         xp, logits = self.xp, self.logits
         scale = loss_scale(d_loss, self.reduction, logits.size)
         d_logits = d_targets = None
-        if self.needs_grad[0]:
+        if self.needs_input_grad[0]:
             e = self.exp_neg_abs
             d_logits = xp.where(logits >= 0, 1, e)  # σ(x) = 1/(1+e) for x ≥ 0, e/(1+e) below
             d_logits /= 1 + e
             d_logits -= self.targets
             d_logits *= scale
-        if self.needs_grad[1]:
+        if self.needs_input_grad[1]:
             d_targets = logits * scale
             xp.negative(d_targets, out=d_targets)
         return d_logits, d_targets
@@ -97,8 +99,8 @@ class MSELoss(Function):
     def backward(self, d_loss):
         d_pred = self.diff * 2
         d_pred *= loss_scale(d_loss, self.reduction, self.diff.size)
-        d_target = unbroadcast(-d_pred, self.shapes[1]) if self.needs_grad[1] else None
-        d_pred = unbroadcast(d_pred, self.shapes[0]) if self.needs_grad[0] else None
+        d_target = unbroadcast(-d_pred, self.shapes[1]) if self.needs_input_grad[1] else None
+        d_pred = unbroadcast(d_pred, self.shapes[0]) if self.needs_input_grad[0] else None
         return d_pred, d_target
 
 
@@ -137,3 +139,21 @@ def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
     ``pred`` and ``target`` broadcast against each other, as in PyTorch."""
     check_reduction(reduction)
     return MSELoss.apply(pred, as_tensor(target, pred), reduction=reduction)
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def binary_cross_entropy_composed(probs: Tensor, targets: Tensor, reduction="mean") -> Tensor:
+    losses = -(targets * probs.log().maximum(-100.0) + (1 - targets) * (1 - probs).log().maximum(-100.0))
+    return reduce_composed(losses, reduction)
+
+
+def binary_cross_entropy_with_logits_composed(logits: Tensor, targets: Tensor, reduction="mean") -> Tensor:
+    """-(t log σ(x) + (1 - t) log(1 - σ(x))), written out with σ composed from exp."""
+    p = sigmoid_composed(logits)
+    return reduce_composed(-(targets * p.log() + (1 - targets) * (1 - p).log()), reduction)
+
+
+def mse_loss_composed(pred: Tensor, target: Tensor, reduction="mean") -> Tensor:
+    diff = pred - target
+    return reduce_composed(diff * diff, reduction)

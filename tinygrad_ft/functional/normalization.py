@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..kernels import fused
-from ..tensor import Function, Tensor
+from ..autograd import Function, Tensor
+from ..backend.kernels import fused
 
 
 class LayerNorm(Function):
@@ -26,9 +26,10 @@ class LayerNorm(Function):
         kernel = fused("layer_norm_forward", x)  # on a GPU: one kernel; keeps x, μ and 1/σ, not x̂
         if kernel is not None:
             y, self.mean, self.inv_std = kernel(x, weight, bias, eps)
-            self.x, self.x_hat, self.weight = x, None, weight
+            self.x, self.weight = x, weight
             self.backward_kernel = fused("layer_norm_backward", x)
             return y
+        self.backward_kernel = None
         xp, num_features = self.xp, x.shape[-1]
         mean = xp.einsum("...c->...", x)[..., None]
         mean /= num_features
@@ -46,14 +47,16 @@ class LayerNorm(Function):
         return y
 
     def backward(self, d_y):
-        if self.x_hat is None:  # the fused forward ran
-            return self.backward_kernel(d_y, self.x, self.mean, self.inv_std, self.weight, self.needs_grad)
+        if self.backward_kernel is not None:  # the fused forward ran
+            return self.backward_kernel(d_y, self.x, self.mean, self.inv_std, self.weight, self.needs_input_grad)
         xp, x_hat, weight = self.xp, self.x_hat, self.weight
         num_features = x_hat.shape[-1]
         d_y_rows = d_y.reshape(-1, num_features)  # (N, C): every row, whatever the leading axes
-        d_weight = xp.einsum("nc,nc->c", d_y_rows, x_hat.reshape(-1, num_features)) if self.needs_grad[1] else None
-        d_bias = xp.ones(d_y_rows.shape[0], dtype=d_y.dtype) @ d_y_rows if self.needs_grad[2] else None  # Σ rows, as 1ᵀ G (BLAS)
-        if not self.needs_grad[0]:
+        d_weight = xp.einsum("nc,nc->c", d_y_rows, x_hat.reshape(-1, num_features)) if self.needs_input_grad[1] else None
+        d_bias = None
+        if self.needs_input_grad[2]:
+            d_bias = xp.ones(d_y_rows.shape[0], dtype=d_y.dtype) @ d_y_rows  # Σ rows, as 1ᵀ G (BLAS)
+        if not self.needs_input_grad[0]:
             return None, d_weight, d_bias
         g_hat = d_y * weight if weight is not None else d_y  # ĝ, (..., C)
         mean_g_hat = xp.einsum("...c->...", g_hat)[..., None]
@@ -75,3 +78,13 @@ def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = No
         if p is not None and p.shape != (num_features,):
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected ({num_features},) for x of shape {x.shape}")
     return LayerNorm.apply(x, weight, bias, eps=float(eps))
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def layer_norm_composed(x: Tensor, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    centered = x - x.mean(axis=-1, keepdims=True)
+    y = centered / ((centered * centered).mean(axis=-1, keepdims=True) + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias

@@ -7,8 +7,8 @@ overflows, even for logits of ±1000.
 
 from __future__ import annotations
 
-from ..kernels import fused
-from ..tensor import Function, Tensor
+from ..autograd import Function, Tensor
+from ..backend.kernels import fused
 
 
 class Softmax(Function):
@@ -34,7 +34,7 @@ class Softmax(Function):
 
     def backward(self, d_probs):
         probs = self.probs
-        if self.backward_kernel is not None:
+        if self.backward_kernel is not None:  # the fused forward ran
             return self.backward_kernel(probs, d_probs)
         d_x = d_probs - (d_probs * probs).sum(axis=self.axis, keepdims=True)
         d_x *= probs
@@ -72,3 +72,15 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log softmax(x) along ``axis``, computed without forming softmax(x) (no log of 0)."""
     return LogSoftmax.apply(x, axis=axis)
+
+# ---- composed from primitive ops: the reference the op above is checked against ----------------
+
+
+def softmax_composed(x: Tensor, axis: int = -1) -> Tensor:
+    e = (x - x.max(axis=axis, keepdims=True)).exp()
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax_composed(x: Tensor, axis: int = -1) -> Tensor:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass
 
 from .. import functional as F
 from .. import nn
-from ..tensor import Tensor
+from ..autograd import Tensor
+from ..nn.checkpoint import CheckpointError, load_checkpoint
+from ..tokenizers import Tokenizer
 
 
 @dataclass
@@ -75,6 +77,12 @@ class GPT(nn.Module):
         self.lm_head = None if config.tie_weights else nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self._init_weights()
 
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu") -> "GPT":
+        """The GPT saved in a checkpoint (pre-trained, or shipped in ``data/checkpoints/``), in
+        eval mode on ``device``. ``load_pretrained`` gives its tokenizer too."""
+        return load_pretrained(path, device)[0]
+
     def _init_weights(self) -> None:
         """GPT-2's initialisation: weights N(0, 0.02), biases 0, LayerNorm (1, 0), and the
         projections that write into the residual stream scaled down by 1/√(2·n_layer), so the
@@ -115,3 +123,17 @@ class GPT(nn.Module):
             return logits, None
         targets = targets.data if isinstance(targets, Tensor) else targets
         return logits, F.cross_entropy(logits, targets, ignore_index=-100)
+
+
+def load_pretrained(path, device: str = "cpu") -> tuple[GPT, Tokenizer]:
+    """A GPT (in eval mode, on ``device``) and its tokenizer, from a checkpoint written by
+    pre-training or shipped in ``data/checkpoints/``; a classifier's checkpoint is refused."""
+    state = load_checkpoint(path, device)
+    if state.meta.get("kind") == "classifier":
+        raise CheckpointError(f"{path} is a fine-tuned classifier (tinygrad-ft finetune), not a language model")
+    if "model_config" not in state.meta or "tokenizer" not in state.meta:
+        raise CheckpointError(f"{path} holds no model config or tokenizer; is it a GPT checkpoint?")
+    model = GPT(GPTConfig.from_dict(state.meta["model_config"])).to(device)
+    model.load_state_dict(state.model_state)
+    model.eval()
+    return model, Tokenizer.from_json(state.meta["tokenizer"])

@@ -9,7 +9,8 @@
 Files: ``parameter`` (Parameter), ``module`` (Module: finding parameters, state_dict,
 freezing, devices), ``containers`` (ModuleList, Sequential), ``init`` (initialisers),
 ``layers`` (Linear, Embedding, LayerNorm, Dropout), ``activations``, ``attention``
-(MultiHeadAttention), ``feedforward`` (FeedForward).
+(MultiHeadAttention), ``feedforward`` (FeedForward), ``checkpoint`` (a state dict, optimizer
+state and metadata in one ``.npz`` that loads without pickle, written atomically).
 """
 
 from . import init

@@ -40,7 +40,8 @@ class MultiHeadAttention(Module):
 
     def forward(self, x, attention_mask=None):
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
-            raise ValueError(f"{self.describe()}: expected an input of shape (batch, time, {self.embed_dim}), got shape {tuple(x.shape)}")
+            raise ValueError(f"{self.describe()}: expected an input of shape (batch, time, {self.embed_dim}), got shape "
+                             f"{tuple(x.shape)}")
         # c_attn makes q, k, v side by side (B, T, 3C); the fused op splits them into H heads of
         # D = C / H, attends per head, and puts the heads side by side again: (B, T, C)
         y = packed_self_attention(self.c_attn(x), self.num_heads, causal=self.causal, attention_mask=attention_mask)

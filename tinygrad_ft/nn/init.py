@@ -7,17 +7,17 @@ Each function writes into ``tensor.data`` (no graph is recorded) and returns the
 
 from __future__ import annotations
 
-from .. import backend as B
+from ..backend import as_dtype, get_backend
 
 
 def _draw_dtype(tensor):
     # the generators draw float32 or float64; anything else is drawn in float32 and cast
-    return tensor.dtype if tensor.dtype in (B.as_dtype("float32"), B.as_dtype("float64")) else B.as_dtype("float32")
+    return tensor.dtype if tensor.dtype in (as_dtype("float32"), as_dtype("float64")) else as_dtype("float32")
 
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0):
     """Uniform numbers in [a, b)."""
-    u = B.get_backend(tensor.device).random(tensor.shape, _draw_dtype(tensor))
+    u = get_backend(tensor.device).random(tensor.shape, _draw_dtype(tensor))
     u *= b - a
     u += a
     tensor.data[...] = u
@@ -26,7 +26,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0):
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0):
     """Normal numbers with mean ``mean`` and standard deviation ``std``."""
-    z = B.get_backend(tensor.device).generator.standard_normal(tensor.shape, dtype=_draw_dtype(tensor))
+    z = get_backend(tensor.device).generator.standard_normal(tensor.shape, dtype=_draw_dtype(tensor))
     z *= std
     z += mean
     tensor.data[...] = z

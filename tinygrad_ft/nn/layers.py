@@ -74,7 +74,8 @@ class LayerNorm(Module):
         super().__init__()
         if isinstance(normalized_shape, (tuple, list)):
             if len(normalized_shape) != 1:
-                raise ValueError(f"LayerNorm normalises over the last axis only: normalized_shape must be an int or (int,), got {normalized_shape}")
+                raise ValueError("LayerNorm normalises over the last axis only: normalized_shape must be an int or (int,), got "
+                                 f"{normalized_shape}")
             normalized_shape = normalized_shape[0]
         self.normalized_shape, self.eps = (int(normalized_shape),), eps
         self.weight = init.ones_(Parameter.empty(self.normalized_shape, device, dtype))

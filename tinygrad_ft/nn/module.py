@@ -24,8 +24,8 @@ from __future__ import annotations
 import fnmatch
 from collections import namedtuple
 
-from .. import backend as B
-from ..tensor import Tensor
+from ..autograd import Tensor
+from ..backend import as_dtype, asarray, get_backend, is_floating
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -185,7 +185,7 @@ class Module:
 
     def state_dict(self) -> dict:
         """``{dotted name: array}`` for every parameter: copies, on the parameters' device (a
-        snapshot: later training does not change it). ``B.to_numpy`` brings one to the host."""
+        snapshot: later training does not change it). ``to_numpy`` brings one to the host."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
@@ -218,7 +218,7 @@ class Module:
             if name in state_dict:
                 value = state_dict[name]
                 value = value.data if isinstance(value, Tensor) else value
-                p.data[...] = B.asarray(value, p.device, p.dtype)
+                p.data[...] = asarray(value, p.device, p.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- device and dtype ---------------------------------------------------------------------
@@ -232,14 +232,14 @@ class Module:
         ``step()``. Data batches are not moved: put them on the device with
         ``backend.asarray(batch, device)``.
         """
-        if dtype is not None and not B.is_floating(B.as_dtype(dtype)):
+        if dtype is not None and not is_floating(as_dtype(dtype)):
             raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point, got dtype {dtype}")
-        name = B.get_backend(device).name if device is not None else None
+        name = get_backend(device).name if device is not None else None
         for p in self.parameters():
             target = name or p.device
-            p.data = B.asarray(p.data, target, dtype)
+            p.data = asarray(p.data, target, dtype)
             if p.grad is not None:
-                p.grad = B.asarray(p.grad, target, dtype)
+                p.grad = asarray(p.grad, target, dtype)
             p.device = target
         return self
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .. import backend as B
-from ..tensor import Tensor
+from ..autograd import Tensor
+from ..backend import as_dtype, asarray, backend_of, get_backend, get_default_dtype, is_array, is_floating
 
 
 class Parameter(Tensor):
@@ -21,10 +21,10 @@ class Parameter(Tensor):
             device = data.device if device is None else device
             data = data.data
         if device is None:
-            device = B.backend_of(data).name if B.is_array(data) else "cpu"
-        array = B.asarray(data, device, dtype)
-        if dtype is None and not B.is_floating(array.dtype):
-            array = array.astype(B.get_default_dtype())
+            device = backend_of(data).name if is_array(data) else "cpu"
+        array = asarray(data, device, dtype)
+        if dtype is None and not is_floating(array.dtype):
+            array = array.astype(get_default_dtype())
         super().__init__(array, requires_grad=requires_grad, device=device)
 
     def __repr__(self) -> str:
@@ -33,5 +33,5 @@ class Parameter(Tensor):
     @classmethod
     def empty(cls, shape, device: str = "cpu", dtype=None) -> Parameter:
         """A parameter of ``shape`` whose numbers are not set yet: fill it with ``nn.init``."""
-        dtype = B.as_dtype(dtype) if dtype is not None else B.get_default_dtype()
-        return cls(B.get_backend(device).xp.empty(tuple(shape), dtype=dtype), device=device)
+        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        return cls(get_backend(device).xp.empty(tuple(shape), dtype=dtype), device=device)

@@ -1,16 +1,12 @@
 """Optimizers, gradient clipping, learning-rate schedules and parameter groups.
 
-    from tinygrad_ft.optim import AdamW, clip_grad_norm_, WarmupCosine, weight_decay_groups
+    from tinygrad_ft.optim import AdamW, WarmupCosine, weight_decay_groups
 
     optimizer = AdamW(weight_decay_groups(model, 0.1), lr=1e-3, betas=(0.9, 0.99))
     scheduler = WarmupCosine(optimizer, warmup_steps=100, total_steps=2000, min_lr=1e-4)
-    for step in range(2000):
-        loss = ...
-        optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
+
+``tinygrad_ft.training.train_step`` uses them: forward, backward, ``clip_grad_norm_``,
+``optimizer.step()``, ``scheduler.step()``, once per step.
 
 Files: ``optimizer`` (the base: groups, step, state_dict), ``sgd``, ``adam`` (Adam and
 AdamW), ``clip``, ``schedules``, ``groups`` (weight-decay and layer-wise learning-rate groups).

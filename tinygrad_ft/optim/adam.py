@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ..kernels import fused
+from ..backend.kernels import fused
 from .optimizer import Optimizer
 
 

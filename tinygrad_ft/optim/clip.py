@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .. import backend as B
-from ..tensor import Tensor
+from ..autograd import Tensor
+from ..backend import get_backend, get_default_dtype
 
 
 def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0):
@@ -30,8 +30,8 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0):
     params = [params] if isinstance(params, Tensor) else list(params)
     grads = [p for p in params if p.grad is not None]
     if not grads:
-        backend = B.get_backend(params[0].device if params else "cpu")
-        return backend.xp.zeros((), dtype=params[0].dtype if params else B.get_default_dtype())
+        backend = get_backend(params[0].device if params else "cpu")
+        return backend.xp.zeros((), dtype=params[0].dtype if params else get_default_dtype())
     devices = {p.device for p in grads}
     if len(devices) > 1:
         raise ValueError(f"clip_grad_norm_: the gradients are on different devices {sorted(devices)}; move the model to one")

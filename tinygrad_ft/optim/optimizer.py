@@ -19,8 +19,8 @@ from a checkpoint continues bit for bit.
 
 from __future__ import annotations
 
-from .. import backend as B
-from ..tensor import Tensor, no_grad
+from ..autograd import Tensor, no_grad
+from ..backend import asarray, get_backend, is_array, is_floating
 
 
 class Optimizer:
@@ -59,10 +59,12 @@ class Optimizer:
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"parameter group {len(self.param_groups)}: item {i} is a {type(p).__name__}, not a Tensor")
-            if not B.is_floating(p.dtype):
-                raise TypeError(f"parameter group {len(self.param_groups)}: item {i} is {p.dtype}; only floating-point tensors can be optimized")
+            if not is_floating(p.dtype):
+                raise TypeError(f"parameter group {len(self.param_groups)}: item {i} is {p.dtype}; only floating-point tensors "
+                                "can be optimized")
             if id(p) in seen:
-                raise ValueError(f"parameter group {len(self.param_groups)}: item {i} (shape {p.shape}) is already in a group; a parameter may be in one group only")
+                raise ValueError(f"parameter group {len(self.param_groups)}: item {i} (shape {p.shape}) is already in a group; "
+                                 "a parameter may be in one group only")
             seen.add(id(p))
         # keys beyond the hyper-parameters (a name, a layer index) are kept, as in PyTorch
         full = {**self.defaults, **group, "params": params}
@@ -92,7 +94,8 @@ class Optimizer:
                     if not p.requires_grad or p.grad is None:
                         continue
                     if p.grad.shape != p.data.shape:
-                        raise RuntimeError(f"{type(self).__name__}: a gradient of shape {tuple(p.grad.shape)} for a parameter of shape {p.shape}")
+                        raise RuntimeError(f"{type(self).__name__}: a gradient of shape {tuple(p.grad.shape)} for a parameter "
+                                           f"of shape {p.shape}")
                     state = self.state.setdefault(p, {})
                     if state:
                         _follow_parameter(p, state)
@@ -125,7 +128,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if self.state.get(p):
-                    state[index[id(p)]] = {k: v.copy() if B.is_array(v) else v for k, v in self.state[p].items()}
+                    state[index[id(p)]] = {k: v.copy() if is_array(v) else v for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -138,11 +141,13 @@ class Optimizer:
         saved_groups = state_dict["param_groups"]
         problems = []
         if len(saved_groups) != len(self.param_groups):
-            problems.append(f"the saved state has {len(saved_groups)} parameter group(s), this optimizer {len(self.param_groups)}")
+            problems.append(f"the saved state has {len(saved_groups)} parameter group(s), this optimizer "
+                            f"{len(self.param_groups)}")
         else:
             for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
                 if len(saved["params"]) != len(group["params"]):
-                    problems.append(f"group {g}: the saved state has {len(saved['params'])} parameters, this optimizer {len(group['params'])}")
+                    problems.append(f"group {g}: the saved state has {len(saved['params'])} parameters, this optimizer "
+                                    f"{len(group['params'])}")
         params = [p for group in self.param_groups for p in group["params"]]
         saved_state = {int(k): v for k, v in state_dict["state"].items()}
         if not problems:
@@ -151,10 +156,12 @@ class Optimizer:
                     problems.append(f"state for parameter {i}, but there are only {len(params)} parameters")
                     continue
                 for name, value in entry.items():
-                    if B.is_array(value) and tuple(value.shape) != params[i].shape:
-                        problems.append(f"parameter {i}: state {name!r} has shape {tuple(value.shape)}, the parameter {params[i].shape}")
+                    if is_array(value) and tuple(value.shape) != params[i].shape:
+                        problems.append(f"parameter {i}: state {name!r} has shape {tuple(value.shape)}, the parameter "
+                                        f"{params[i].shape}")
         if problems:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state does not fit this optimizer:\n  " + "\n  ".join(problems))
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state does not fit this optimizer:\n  "
+                             + "\n  ".join(problems))
 
         for saved, group in zip(saved_groups, self.param_groups):
             for key, value in saved.items():
@@ -164,7 +171,7 @@ class Optimizer:
         for i, entry in saved_state.items():
             p = params[i]
             self.state[p] = {
-                k: B.asarray(v, p.device, p.dtype).copy() if B.is_array(v) else v for k, v in entry.items()
+                k: asarray(v, p.device, p.dtype).copy() if is_array(v) else v for k, v in entry.items()
             }
 
     def __repr__(self) -> str:
@@ -180,11 +187,11 @@ def _follow_parameter(p: Tensor, state: dict) -> None:
     """Put a parameter's state arrays on its device and dtype, if the model moved since they
     were made (``model.to("cuda")`` or ``model.double()`` after some steps): the state follows
     the parameters, as in PyTorch. A check of each array's type and dtype when nothing moved."""
-    array_type = B.get_backend(p.device).array_type
+    array_type = get_backend(p.device).array_type
     for key, value in list(state.items()):
         if isinstance(value, array_type):
-            if value.dtype == p.dtype or not B.is_floating(value.dtype):
+            if value.dtype == p.dtype or not is_floating(value.dtype):
                 continue
-        elif not B.is_array(value):
+        elif not is_array(value):
             continue  # step counts and other numbers
-        state[key] = B.asarray(value, p.device, p.dtype if B.is_floating(value.dtype) else None)
+        state[key] = asarray(value, p.device, p.dtype if is_floating(value.dtype) else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import backend as B
+from ..backend import as_array
 from .optimizer import Optimizer
 
 
@@ -34,7 +34,7 @@ class SGD(Optimizer):
         """
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
         if weight_decay != 0:
-            grad = B.as_array(grad + weight_decay * param.data)  # new: grad itself is never written to
+            grad = as_array(grad + weight_decay * param.data)  # new: grad itself is never written to
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:

@@ -107,7 +107,7 @@ class Tokenizer(ABC):
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"
 
 
-def _check_ids(ids, vocab_size: int) -> list[int]:
+def check_ids(ids, vocab_size: int) -> list[int]:
     """``ids`` as a list of Python ints, each checked to be in ``range(vocab_size)``."""
     if hasattr(ids, "tolist"):  # a NumPy (or CuPy) array
         ids = ids.tolist()

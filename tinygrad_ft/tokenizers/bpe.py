@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from ..datasets.text import load_text
-from .base import Tokenizer, _check_ids
+from .base import Tokenizer, check_ids
 
 EOT_TOKEN, PAD_TOKEN = "<|endoftext|>", "<|pad|>"
 SPECIAL_TOKENS = [EOT_TOKEN, PAD_TOKEN]  # ids 0 and 1
@@ -79,7 +79,7 @@ class BPETokenizer(Tokenizer):
         return [i for e in self.hf.encode_batch(_chunks(text), add_special_tokens=False) for i in e.ids]
 
     def decode(self, ids) -> str:
-        return self.hf.decode(_check_ids(ids, self.vocab_size), skip_special_tokens=False)
+        return self.hf.decode(check_ids(ids, self.vocab_size), skip_special_tokens=False)
 
     def _state(self) -> dict:
         return {"hf_tokenizer": self.hf.to_str()}

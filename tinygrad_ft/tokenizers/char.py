@@ -15,7 +15,7 @@ The vocabulary is the sorted distinct characters of a corpus, so on tiny Shakesp
 
 from __future__ import annotations
 
-from .base import Tokenizer, _check_ids
+from .base import Tokenizer, check_ids
 
 UNKNOWN_CHAR = "\ufffd"
 
@@ -52,7 +52,7 @@ class CharTokenizer(Tokenizer):
 
     def decode(self, ids) -> str:
         itos = self._itos
-        return "".join(itos[i] for i in _check_ids(ids, self.vocab_size))
+        return "".join(itos[i] for i in check_ids(ids, self.vocab_size))
 
     def _state(self) -> dict:
         return {"chars": self.chars, "pad": self.pad_id is not None}

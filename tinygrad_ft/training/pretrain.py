@@ -17,44 +17,53 @@ from pathlib import Path
 
 import numpy  # host-side: the token stream and the batch sampler live on the host
 
-from .. import backend as B
-from ..datasets.text import default_corpus_path, get_batch, load_text, train_val_split
+from ..autograd import no_grad
+from ..backend import get_backend, keep_freed_memory, manual_seed, to_numpy
+from ..datasets.text import get_batch, load_text, train_val_split
 from ..models.gpt import GPT, GPTConfig
-from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
-from ..tensor import no_grad
-from ..tokenizers import Tokenizer, build_tokenizer
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..optim import AdamW, WarmupCosine, weight_decay_groups
+from ..options import check_at_least, check_choice, named, option
+from ..paths import SHAKESPEARE, shown
+from ..tokenizers import KINDS, Tokenizer, build_tokenizer
+from .progress import Progress
+from .step import next_token_loss, train_step
 
 
 @dataclass
 class TrainConfig:
-    """How to train. The defaults are the course's 'baby' run: 2,000 steps on a laptop CPU."""
+    """How to pre-train. The defaults are the course's 'baby' run: 2,000 steps on a laptop CPU."""
 
-    max_iters: int = 2000
-    batch_size: int = 12
-    lr: float = 1e-3
-    min_lr: float = 1e-4
-    warmup_iters: int = 100
-    beta1: float = 0.9
-    beta2: float = 0.99
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    eval_interval: int = 250
-    eval_iters: int = 20
-    seed: int = 1337
-    device: str = "cpu"
-    tokenizer: str = "char"  # "char" or "bpe"
-    bpe_vocab_size: int = 512
-    data_path: str | None = None
-    out_dir: str = "runs/pretrain"
-    progress: bool = True
+    max_iters: int = option(2000, "training steps", flag="--iters")
+    batch_size: int = option(12, "sequences per step")
+    lr: float = option(1e-3, "peak learning rate")
+    min_lr: float | None = option(None, "learning rate at the end of the cosine (default: lr / 10)")
+    warmup_iters: int | None = option(None, "steps of linear warmup from 0 (default: min(100, iters / 10))")
+    beta1: float = option(0.9, "AdamW's beta1")
+    beta2: float = option(0.99, "AdamW's beta2")
+    weight_decay: float = option(0.1, "AdamW's decoupled weight decay (matrices only)")
+    grad_clip: float = option(1.0, "clip the global gradient norm to this (0: no clipping)")
+    eval_interval: int = option(250, "steps between loss estimates and checkpoints (at most --iters)")
+    eval_iters: int = option(20, "batches per loss estimate")
+    seed: int = option(1337, "random seed (weights, batches, dropout)")
+    device: str = option("cpu", "cpu or cuda")
+    tokenizer: str = option("char", "character-level or byte-pair tokens", choices=KINDS)
+    bpe_vocab_size: int = option(512, "vocabulary size of the BPE tokenizer")
+    data_path: str | None = option(None, f"a UTF-8 text file (default: {shown(SHAKESPEARE)})", flag="--data")
+    out_dir: str = option("runs/pretrain", "folder for the checkpoint and the loss curve", flag="--out")
+    progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self):
-        if self.tokenizer not in ("char", "bpe"):
-            raise ValueError(f"tokenizer must be 'char' or 'bpe', got {self.tokenizer!r}")
-        for name in ("max_iters", "batch_size", "eval_interval", "eval_iters"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        check_choice(self, "tokenizer")
+        check_at_least(self, 1, "max_iters", "batch_size", "eval_interval", "eval_iters", "bpe_vocab_size")
+        check_at_least(self, 0, "warmup_iters", "seed")
+        if not self.lr > 0:
+            raise ValueError(f"{named(self, 'lr')} must be a positive number, got {self.lr}")
+        if self.min_lr is None:
+            self.min_lr = self.lr / 10
+        if self.warmup_iters is None:
+            self.warmup_iters = min(100, self.max_iters // 10)
+        self.eval_interval = min(self.eval_interval, self.max_iters)
 
 
 @dataclass
@@ -77,13 +86,17 @@ def estimate_loss(model, data, config: TrainConfig, block_size: int, seed: int) 
             _, loss = model(x, y)  # host batches: their ids are checked on the host, then copied
             losses.append(loss.data)
     model.train()
-    xp = B.get_backend(config.device).xp
+    xp = get_backend(config.device).xp
     return float(xp.stack(losses).mean())  # one trip to the host for all of them
 
 
-def _make_optimizer(model, config: TrainConfig):
+def make_optimizer(model, config: TrainConfig):
+    """AdamW over the model's parameters, weight decay on the matrices only, and its schedule:
+    linear warmup to ``lr``, then a cosine down to ``min_lr`` at ``max_iters``."""
     groups = weight_decay_groups(model, config.weight_decay)
-    return AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), weight_decay=config.weight_decay)
+    optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), weight_decay=config.weight_decay)
+    scheduler = WarmupCosine(optimizer, warmup_steps=config.warmup_iters, total_steps=config.max_iters, min_lr=config.min_lr)
+    return optimizer, scheduler
 
 
 def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None = None, resume: str | None = None,
@@ -95,10 +108,10 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
     """
     config = config or TrainConfig()
     model_config = model_config or GPTConfig()
-    B.keep_freed_memory()
+    keep_freed_memory()
     out_dir = Path(config.out_dir)
     checkpoint_path = out_dir / "checkpoint.npz"
-    text = load_text(config.data_path or default_corpus_path())
+    text = load_text(config.data_path)
 
     state = None
     if resume:
@@ -115,15 +128,16 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
 
     ids = numpy.asarray(tokenizer.encode(text), dtype=numpy.int64)
     train_ids, val_ids = train_val_split(ids, val_fraction=0.1)
-    B.manual_seed(config.seed)
+    manual_seed(config.seed)
     model = GPT(model_config).to(config.device)
-    optimizer = _make_optimizer(model, config)
+    optimizer, scheduler = make_optimizer(model, config)
     batch_rng = numpy.random.default_rng(config.seed)
     history = {"step": [], "train_loss": [], "eval_step": [], "eval_train": [], "eval_val": []}
     start = 0
     if state is not None:
         model.load_state_dict(state.model_state)
         optimizer.load_state_dict(state.optimizer_state)
+        scheduler.load_state_dict({"last_step": state.meta["step"], "base_lrs": scheduler.base_lrs})
         batch_rng.bit_generator.state = state.meta["batch_rng"]
         _set_device_rng_state(config.device, state.meta.get("device_rng"))
         history = state.meta["history"]
@@ -151,35 +165,28 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
         history["eval_train"].append(estimate_loss(model, train_ids, config, model_config.block_size, seed))
         history["eval_val"].append(estimate_loss(model, val_ids, config, model_config.block_size, seed))
 
-    bar = _progress(range(start, config.max_iters), config.progress, initial=start, total=config.max_iters)
+    progress = Progress(config.max_iters, "pretrain", config.progress, initial=start, log=log)
     pending = []  # device scalars, brought to the host together (one sync per log interval)
     t0 = time.perf_counter()
     model.train()
-    for step in bar:
-        lr = warmup_cosine_lr(step, config.lr, config.warmup_iters, config.max_iters, config.min_lr)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = get_batch(train_ids, config.batch_size, model_config.block_size, batch_rng)
-        _, loss = model(x, y)  # host batches: their ids are checked on the host, then copied
-        optimizer.zero_grad()
-        loss.backward()
-        if config.grad_clip > 0:
-            clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+    for step in range(start, config.max_iters):
+        lr = scheduler.get_last_lr()[0]
+        batch = get_batch(train_ids, config.batch_size, model_config.block_size, batch_rng)  # host arrays: checked there
+        loss = train_step(model, batch, next_token_loss, optimizer, scheduler, config.grad_clip)
         pending.append(loss.data)
         last = step + 1 == config.max_iters
         if len(pending) == 10 or last or (step + 1) % config.eval_interval == 0:
-            losses = B.to_numpy(B.get_backend(config.device).xp.stack(pending)).tolist()
+            losses = to_numpy(get_backend(config.device).xp.stack(pending)).tolist()
             history["step"].extend(range(step + 1 - len(losses), step + 1))
             history["train_loss"].extend(losses)
+            progress.update(len(losses), loss=f"{losses[-1]:.4f}", lr=f"{lr:.2e}")
             pending = []
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{losses[-1]:.4f}", lr=f"{lr:.2e}")
         if (step + 1) % config.eval_interval == 0 or last:
             evaluate(step + 1)
-            if hasattr(bar, "write"):
-                bar.write(f"step {step + 1}: train loss {history['eval_train'][-1]:.4f}, val loss {history['eval_val'][-1]:.4f}")
+            progress.write(f"step {step + 1}: train loss {history['eval_train'][-1]:.4f}, "
+                           f"val loss {history['eval_val'][-1]:.4f}")
             save(step + 1)
+    progress.close()
     seconds = time.perf_counter() - t0
     if start >= config.max_iters:
         save(start)
@@ -191,7 +198,7 @@ def _device_rng_state(device: str) -> dict | None:
     """The device generator's state as JSON (NumPy's, and the strict device's, which is NumPy's),
     or None where there is none to save: CuPy's generator keeps its state on the GPU
     (``bit_generator.state`` is a method there, not a dict)."""
-    generator = B.get_backend(device).generator
+    generator = get_backend(device).generator
     state = getattr(getattr(generator, "bit_generator", None), "state", None)
     return state if isinstance(state, dict) else None
 
@@ -203,20 +210,10 @@ def _set_device_rng_state(device: str, saved: dict | None) -> None:
     uninterrupted run (nothing else does: the batches come from the host generator)."""
     if not isinstance(saved, dict):
         return
-    bit_generator = getattr(B.get_backend(device).generator, "bit_generator", None)
+    bit_generator = getattr(get_backend(device).generator, "bit_generator", None)
     current = getattr(bit_generator, "state", None)
     if isinstance(current, dict) and current.get("bit_generator") == saved.get("bit_generator"):
         bit_generator.state = saved
-
-
-def _progress(iterable, enabled: bool, **kwargs):
-    if not enabled:
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc="pretrain", unit="step", **kwargs)
 
 
 def plot_loss_curve(history: dict, path) -> Path | None:
@@ -242,16 +239,3 @@ def plot_loss_curve(history: dict, path) -> Path | None:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def load_pretrained(path, device: str = "cpu"):
-    """A GPT and its tokenizer from a checkpoint (pre-trained or shipped in data/checkpoints/)."""
-    state = load_checkpoint(path, device)
-    if state.meta.get("kind") == "classifier":
-        raise CheckpointError(f"{path} is a fine-tuned classifier (tinygrad-ft finetune), not a language model")
-    if "model_config" not in state.meta or "tokenizer" not in state.meta:
-        raise CheckpointError(f"{path} holds no model config or tokenizer; is it a GPT checkpoint?")
-    model = GPT(GPTConfig.from_dict(state.meta["model_config"])).to(device)
-    model.load_state_dict(state.model_state)
-    model.eval()
-    return model, Tokenizer.from_json(state.meta["tokenizer"])

@@ -14,7 +14,20 @@ from __future__ import annotations
 
 import contextlib
 
-from . import backend as B
+from ..backend import (
+    DeviceError,
+    as_array,
+    as_dtype,
+    asarray,
+    backend_of,
+    format_array,
+    get_array_module,
+    get_backend,
+    get_default_dtype,
+    is_array,
+    is_floating,
+    to_numpy,
+)
 
 # ---- global switches: gradient recording and the NaN/inf guard ---------------------------
 
@@ -57,8 +70,8 @@ def set_detect_anomaly(enabled: bool) -> None:
 
 
 def _check_finite(array, what: str) -> None:
-    xp = B.get_array_module(array)
-    if B.is_floating(array.dtype) and not bool(xp.isfinite(array).all()):
+    xp = get_array_module(array)
+    if is_floating(array.dtype) and not bool(xp.isfinite(array).all()):
         n_nan = int(xp.isnan(array).sum())
         n_inf = int(xp.isinf(array).sum())
         raise FloatingPointError(f"{what} produced non-finite values ({n_nan} NaN, {n_inf} inf) in shape {tuple(array.shape)}")
@@ -72,7 +85,7 @@ class Function:
     output's gradient to one gradient per input (same shape as that input, or ``None``)."""
 
     inputs: tuple = ()
-    needs_grad: tuple = ()
+    needs_input_grad: tuple = ()
     freed = False
     out_device: str | None = None  # set by an op whose output is on another device (ToDevice)
 
@@ -93,23 +106,23 @@ class Function:
         device = tensors[0].device if tensors else "cpu"
         for t in tensors[1:]:
             if t.device != device:
-                raise B.DeviceError(
+                raise DeviceError(
                     f"{cls.__name__}: inputs are on different devices, {device!r} and {t.device!r}; "
                     f"move one with .to({device!r}) or .to({t.device!r})"
                 )
         fn = cls()
-        fn.xp = B.get_backend(device).xp
+        fn.xp = get_backend(device).xp
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
         out = fn.forward(*arrays, **params)
         device = fn.out_device or device
         if _detect_anomaly:
             _check_finite(out, f"the forward of {cls.__name__}")
         # integer outputs (a cast to int) have no gradient, as requires_grad_ refuses them too
-        requires_grad = _grad_enabled and any(t.requires_grad for t in tensors) and B.is_floating(out.dtype)
-        result = Tensor._wrap(out, device, requires_grad)
+        requires_grad = _grad_enabled and any(t.requires_grad for t in tensors) and is_floating(out.dtype)
+        result = Tensor.wrap(out, device, requires_grad)
         if requires_grad:
             fn.inputs = inputs
-            fn.needs_grad = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+            fn.needs_input_grad = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
             result._ctx = fn
         return result
 
@@ -123,7 +136,7 @@ class Function:
         return type(self).__name__
 
 
-def _topological_order(root: "Tensor") -> list:
+def topological_order(root: "Tensor") -> list:
     """Every tensor that ``root`` depends on and that needs a gradient, inputs before outputs.
 
     Iterative depth-first search (an explicit stack, not recursion), so a chain of 10,000 ops
@@ -171,9 +184,9 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if device is None:
-            device = B.backend_of(data).name if B.is_array(data) else "cpu"
-        self.data = B.asarray(data, device, dtype)
-        self.device = B.get_backend(device).name
+            device = backend_of(data).name if is_array(data) else "cpu"
+        self.data = asarray(data, device, dtype)
+        self.device = get_backend(device).name
         self.grad = None
         self._ctx = None
         self._retains_grad = False
@@ -182,15 +195,15 @@ class Tensor:
         self.requires_grad_(requires_grad)
 
     @classmethod
-    def _wrap(cls, array, device: str, requires_grad: bool = False) -> "Tensor":
+    def wrap(cls, array, device: str, requires_grad: bool = False) -> "Tensor":
         """A tensor around an array already on ``device`` (no checks, no copy): for ops."""
         t = cls.__new__(cls)
-        t.data, t.device, t.grad, t._ctx = B.as_array(array), device, None, None
+        t.data, t.device, t.grad, t._ctx = as_array(array), device, None, None
         t._retains_grad, t.name, t.requires_grad = False, None, requires_grad
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and not B.is_floating(self.data.dtype):
+        if requires_grad and not is_floating(self.data.dtype):
             raise TypeError(
                 f"requires_grad=True needs a floating-point tensor, but this one is {self.data.dtype}: "
                 "gradients of integers are not defined; make it with dtype='float32'"
@@ -218,7 +231,7 @@ class Tensor:
     @property
     def xp(self):
         """The array module of this tensor's device: ``numpy`` or ``cupy``."""
-        return B.get_backend(self.device).xp
+        return get_backend(self.device).xp
 
     @property
     def is_leaf(self) -> bool:
@@ -232,8 +245,8 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self) -> str:
-        host = B.to_numpy(self.data)
-        body = B.format_array(host, prefix="Tensor(") if host.ndim else repr(host.item())
+        host = to_numpy(self.data)
+        body = format_array(host, prefix="Tensor(") if host.ndim else repr(host.item())
         extra = f", device='{self.device}'" if self.device != "cpu" else ""
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.dtype}{extra}{grad})"
@@ -241,11 +254,11 @@ class Tensor:
     # -- leaving the graph, the device or the dtype
     def detach(self) -> "Tensor":
         """The same data, cut off from the graph (no gradient flows back through it)."""
-        return Tensor._wrap(self.data, self.device)
+        return Tensor.wrap(self.data, self.device)
 
     def numpy(self):
         """A NumPy copy of the data (from the GPU if need be): an explicit trip to the host."""
-        return B.to_numpy(self.data)
+        return to_numpy(self.data)
 
     def item(self) -> float:
         if self.size != 1:
@@ -266,10 +279,10 @@ class Tensor:
     def to(self, device: str | None = None, dtype=None) -> "Tensor":
         """This tensor on another device and/or in another dtype; gradients flow back through it."""
         out = self
-        if dtype is not None and B.as_dtype(dtype) != self.dtype:
-            out = ops.Cast.apply(out, dtype=B.as_dtype(dtype))
-        if device is not None and B.get_backend(device).name != self.device:
-            out = ops.ToDevice.apply(out, device=B.get_backend(device).name)
+        if dtype is not None and as_dtype(dtype) != self.dtype:
+            out = ops.Cast.apply(out, dtype=as_dtype(dtype))
+        if device is not None and get_backend(device).name != self.device:
+            out = ops.ToDevice.apply(out, device=get_backend(device).name)
         return out
 
     def float(self) -> "Tensor":
@@ -311,12 +324,13 @@ class Tensor:
                 )
             grad = xp.ones_like(self.data)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else B.asarray(grad, self.device, self.dtype)
+            grad = grad.data if isinstance(grad, Tensor) else asarray(grad, self.device, self.dtype)
             if tuple(grad.shape) != self.shape:
-                raise ValueError(f"backward(grad=...): the seed has shape {tuple(grad.shape)} but the tensor has shape {self.shape}")
+                raise ValueError(f"backward(grad=...): the seed has shape {tuple(grad.shape)} but the tensor has shape "
+                                 f"{self.shape}")
 
         grads = {id(self): grad}
-        for node in reversed(_topological_order(self)):
+        for node in reversed(topological_order(self)):
             d_node = grads.pop(id(node), None)
             if d_node is None:
                 continue
@@ -330,11 +344,12 @@ class Tensor:
             d_inputs = fn.backward(d_node)
             if not isinstance(d_inputs, tuple):
                 d_inputs = (d_inputs,)
-            for t, d_t, needs in zip(fn.inputs, d_inputs, fn.needs_grad):
+            for t, d_t, needs in zip(fn.inputs, d_inputs, fn.needs_input_grad):
                 if not needs or d_t is None:
                     continue
                 if tuple(d_t.shape) != t.shape:
-                    raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {tuple(d_t.shape)} for an input of shape {t.shape}")
+                    raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {tuple(d_t.shape)} for an input of "
+                                       f"shape {t.shape}")
                 if _detect_anomaly:
                     _check_finite(d_t, f"the backward of {fn.name}")
                 grads[id(t)] = d_t if id(t) not in grads else grads[id(t)] + d_t
@@ -346,12 +361,12 @@ class Tensor:
         """A number or array as a constant tensor on this tensor's device and of its dtype."""
         if isinstance(other, Tensor):
             return other
-        if B.is_array(other):
-            if B.backend_of(other).name != self.device:
-                raise B.DeviceError(f"cannot mix a tensor on {self.device!r} with an array on {B.backend_of(other).name!r}")
-            return Tensor._wrap(other, self.device)
-        dtype = self.dtype if B.is_floating(self.dtype) or isinstance(other, int) else None
-        return Tensor._wrap(B.asarray(other, self.device, dtype), self.device)
+        if is_array(other):
+            if backend_of(other).name != self.device:
+                raise DeviceError(f"cannot mix a tensor on {self.device!r} with an array on {backend_of(other).name!r}")
+            return Tensor.wrap(other, self.device)
+        dtype = self.dtype if is_floating(self.dtype) or isinstance(other, int) else None
+        return Tensor.wrap(asarray(other, self.device, dtype), self.device)
 
     def __add__(self, other):
         return ops.Add.apply(self, self._lift(other))
@@ -398,9 +413,9 @@ class Tensor:
     def _compare(self, other, op):
         if isinstance(other, Tensor):
             if other.device != self.device:
-                raise B.DeviceError(f"cannot compare a tensor on {self.device!r} with a tensor on {other.device!r}")
+                raise DeviceError(f"cannot compare a tensor on {self.device!r} with a tensor on {other.device!r}")
             other = other.data
-        return Tensor._wrap(op(self.data, other), self.device)
+        return Tensor.wrap(op(self.data, other), self.device)
 
     def __lt__(self, other):
         return self._compare(other, lambda a, b: a < b)
@@ -454,7 +469,7 @@ class Tensor:
         return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def argmax(self, axis=None):
-        return Tensor._wrap(self.data.argmax(axis=axis), self.device)
+        return Tensor.wrap(self.data.argmax(axis=axis), self.device)
 
     def any(self):
         return bool(self.data.any())
@@ -507,24 +522,24 @@ def tensor(data, requires_grad: bool = False, dtype=None, device: str | None = N
 
 
 def zeros(shape, dtype=None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    xp = B.get_backend(device).xp
-    data = xp.zeros(shape, dtype=B.as_dtype(dtype) if dtype else B.get_default_dtype())
-    return Tensor._wrap(data, B.get_backend(device).name).requires_grad_(requires_grad)
+    xp = get_backend(device).xp
+    data = xp.zeros(shape, dtype=as_dtype(dtype) if dtype else get_default_dtype())
+    return Tensor.wrap(data, get_backend(device).name).requires_grad_(requires_grad)
 
 
 def ones(shape, dtype=None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    xp = B.get_backend(device).xp
-    data = xp.ones(shape, dtype=B.as_dtype(dtype) if dtype else B.get_default_dtype())
-    return Tensor._wrap(data, B.get_backend(device).name).requires_grad_(requires_grad)
+    xp = get_backend(device).xp
+    data = xp.ones(shape, dtype=as_dtype(dtype) if dtype else get_default_dtype())
+    return Tensor.wrap(data, get_backend(device).name).requires_grad_(requires_grad)
 
 
 def randn(*shape, dtype=None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """Standard-normal numbers from the device's seeded generator (``manual_seed``)."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    backend = B.get_backend(device)
-    dtype = B.as_dtype(dtype) if dtype else B.get_default_dtype()
+    backend = get_backend(device)
+    dtype = as_dtype(dtype) if dtype else get_default_dtype()
     data = backend.generator.standard_normal(tuple(shape), dtype=dtype)
-    return Tensor._wrap(data, backend.name).requires_grad_(requires_grad)
+    return Tensor.wrap(data, backend.name).requires_grad_(requires_grad)
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:

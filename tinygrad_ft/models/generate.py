@@ -8,10 +8,33 @@ Temperature 0 means greedy: always the most likely token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy  # host-side: one row of logits per token comes to the host to be sampled
 
-from .. import backend as B
-from ..tensor import no_grad
+from ..autograd import no_grad
+from ..backend import to_numpy
+from ..options import check_at_least, named, option
+from ..paths import BABY_CHECKPOINT, shown
+
+
+@dataclass
+class GenerateConfig:
+    """How to sample (``tinygrad-ft generate``, and the sample after ``tinygrad-ft pretrain``)."""
+
+    checkpoint: str | None = option(None, f"a GPT checkpoint (default: the shipped baby model, {shown(BABY_CHECKPOINT)})")
+    prompt: str = option("\n", "the text to continue")
+    max_tokens: int = option(300, "tokens to generate")
+    temperature: float = option(0.8, "divide the logits by this: < 1 sharper, > 1 flatter, 0 always the likeliest token")
+    top_k: int | None = option(None, "sample only among the k likeliest tokens (default: all)")
+    seed: int = option(0, "random seed: the same seed writes the same text")
+    device: str = option("cpu", "cpu or cuda")
+
+    def __post_init__(self):
+        check_at_least(self, 0, "max_tokens", "seed", "temperature")
+        check_at_least(self, 1, "top_k")
+        if self.temperature != self.temperature:  # NaN
+            raise ValueError(f"{named(self, 'temperature')} must be a number >= 0, got nan")
 
 
 def sample_next(logits_row, temperature: float, top_k: int | None, rng) -> int:
@@ -49,7 +72,7 @@ def generate(model, prompt_ids, max_new_tokens: int = 200, temperature: float = 
         for _ in range(max_new_tokens):
             context = numpy.asarray([ids[-block_size:]], dtype=numpy.int64)  # host ids: checked there, then copied
             logits, _ = model(context)
-            next_id = sample_next(B.to_numpy(logits.data[0, -1]), temperature, top_k, rng)
+            next_id = sample_next(to_numpy(logits.data[0, -1]), temperature, top_k, rng)
             ids.append(next_id)
             if stop_id is not None and next_id == stop_id:
                 break

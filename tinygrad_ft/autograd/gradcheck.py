@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from . import backend as B
+from ..backend import asarray, backend_of, get_array_module, get_backend, is_array, is_floating, to_numpy
 from .tensor import Tensor, no_grad
 
 
@@ -53,7 +53,7 @@ class GradcheckResult:
 
 def relative_error(a, n):
     """Element-wise |a - n| / max(1e-8, |a| + |n|), CS231n's relative error."""
-    xp = B.get_array_module(a)
+    xp = get_array_module(a)
     return xp.abs(a - n) / xp.maximum(1e-8, xp.abs(a) + xp.abs(n))
 
 
@@ -61,8 +61,8 @@ def _as_input(x, device):
     """Floating inputs become float64 leaf tensors; anything else (indices, masks) passes as is."""
     if isinstance(x, Tensor):
         x = x.data
-    if B.is_array(x) and B.is_floating(x.dtype) or isinstance(x, float):
-        return Tensor(B.asarray(x, device, "float64").copy(), requires_grad=True)
+    if is_array(x) and is_floating(x.dtype) or isinstance(x, float):
+        return Tensor(asarray(x, device, "float64").copy(), requires_grad=True)
     return x
 
 
@@ -91,7 +91,7 @@ def gradcheck(f, *inputs, eps: float = 1e-6, tol: float = 1e-7, seed: int = 0, d
     """
     if device is None:
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        device = next((B.backend_of(a).name for a in arrays if B.is_array(a)), "cpu")
+        device = next((backend_of(a).name for a in arrays if is_array(a)), "cpu")
     xs = [_as_input(x, device) for x in inputs]
     checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor)]
     if not checked:
@@ -100,8 +100,8 @@ def gradcheck(f, *inputs, eps: float = 1e-6, tol: float = 1e-7, seed: int = 0, d
     out = f(*xs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: f must return a Tensor, got {type(out).__name__}")
-    rng = B.get_backend("cpu").xp.random.default_rng(seed)
-    cotangent = B.asarray(rng.standard_normal(out.shape), device, "float64")
+    rng = get_backend("cpu").xp.random.default_rng(seed)
+    cotangent = asarray(rng.standard_normal(out.shape), device, "float64")
 
     def loss() -> float:
         return float((f(*xs).data * cotangent).sum())
@@ -147,3 +147,34 @@ def _unravel(flat: int, shape) -> tuple:
         element.append(flat % n)
         flat //= n
     return tuple(reversed(element))
+
+
+def max_difference(fused, composed, *inputs, seed: int = 0) -> tuple[float, float]:
+    """The largest |difference| between ``fused(*inputs)`` and ``composed(*inputs)``, in their
+    values and in the gradients of every floating-point input, both in float64.
+
+    Floating-point inputs (arrays) become float64 tensors that need gradients; others
+    (indices, masks) are passed as they are. Both outputs are contracted with the same random
+    cotangent c (L = Σ out ⊙ c), never a plain sum: Σ softmax(x) is 1 whatever x, so its
+    gradient is 0 and would hide any softmax error.
+    """
+    results = []
+    for fn in (fused, composed):
+        xs = [_as_leaf(x) for x in inputs]
+        out = fn(*xs)
+        rng = get_backend("cpu").xp.random.default_rng(seed)
+        cotangent = asarray(rng.standard_normal(out.shape), out.device, "float64")
+        out.backward(cotangent)
+        grads = [to_numpy(x.grad) for x in xs if isinstance(x, Tensor)]
+        results.append((out.numpy(), grads))
+    (value_a, grads_a), (value_b, grads_b) = results
+    value_diff = float(abs(value_a - value_b).max()) if value_a.size else 0.0
+    grad_diff = max((float(abs(a - b).max()) for a, b in zip(grads_a, grads_b) if a.size), default=0.0)
+    return value_diff, grad_diff
+
+
+def _as_leaf(x):
+    data = x.data if isinstance(x, Tensor) else x
+    if is_array(data) and is_floating(data.dtype):
+        return Tensor(asarray(data, backend_of(data).name, "float64").copy(), requires_grad=True)
+    return x

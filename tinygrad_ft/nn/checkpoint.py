@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy  # host-side by nature: a checkpoint is bytes on disk
 
-from .. import backend as B
+from ..backend import asarray, is_array, to_numpy
 
 FORMAT = "tinygrad_ft.checkpoint"
 VERSION = 1
@@ -34,8 +34,8 @@ class CheckpointError(ValueError):
 
 def _split(obj, prefix: str, arrays: dict):
     """Replace every array in ``obj`` by a reference, collecting the arrays by name."""
-    if B.is_array(obj):
-        arrays[prefix] = B.to_numpy(obj)
+    if is_array(obj):
+        arrays[prefix] = to_numpy(obj)
         return {"__array__": prefix}
     if isinstance(obj, dict):
         return {"__dict__": [[k, _split(v, f"{prefix}/{k}", arrays)] for k, v in obj.items()]}
@@ -48,7 +48,7 @@ def _split(obj, prefix: str, arrays: dict):
 
 def _join(obj, arrays, device: str):
     if isinstance(obj, dict) and "__array__" in obj:
-        return B.asarray(arrays[obj["__array__"]], device)
+        return asarray(arrays[obj["__array__"]], device)
     if isinstance(obj, dict) and "__dict__" in obj:
         return {k: _join(v, arrays, device) for k, v in obj["__dict__"]}
     if isinstance(obj, list):
@@ -64,7 +64,7 @@ def save_checkpoint(path, model_state: dict, meta: dict, optimizer_state: dict |
     ``meta`` is JSON-able; ``optimizer_state`` is an optimizer's ``state_dict()``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {f"model/{name}": B.to_numpy(a) for name, a in model_state.items()}
+    arrays = {f"model/{name}": to_numpy(a) for name, a in model_state.items()}
     skeleton = _split(optimizer_state, "optimizer", arrays) if optimizer_state is not None else None
     header = {"format": FORMAT, "version": VERSION, "model_keys": list(model_state), "optimizer": skeleton, "meta": meta}
     arrays["__meta__"] = numpy.frombuffer(json.dumps(header).encode("utf-8"), dtype=numpy.uint8)
@@ -109,7 +109,7 @@ def load_checkpoint(path, device: str = "cpu") -> Checkpoint:
     if header.get("version", 0) > VERSION:
         raise CheckpointError(f"{path} was written by a newer tinygrad_ft (format version {header['version']} > {VERSION})")
     try:
-        model_state = {name: B.asarray(files[f"model/{name}"], device) for name in header["model_keys"]}
+        model_state = {name: asarray(files[f"model/{name}"], device) for name in header["model_keys"]}
         optimizer_state = _join(header["optimizer"], files, device) if header["optimizer"] is not None else None
         meta = header["meta"]
     except KeyError as e:

@@ -3,7 +3,7 @@
 On a GPU every NumPy-style line of an op (``t = x * x``, ``t *= c``, ``xp.tanh(t, out=t)``,
 ...) is one kernel launch that reads and writes the whole array. A fused kernel does the
 whole formula in one pass over memory, which is what makes GELU, softmax, layer norm,
-cross-entropy and Adam's update fast there. ``tinygrad_ft.kernels.cuda`` holds them, written
+cross-entropy and Adam's update fast there. ``tinygrad_ft.backend.kernels.cuda`` holds them, written
 with CuPy's documented ``cupy.ElementwiseKernel``, ``cupy.ReductionKernel`` and
 ``cupy.RawModule`` (CUDA C, one warp per row for the row-wise ops).
 
@@ -11,21 +11,29 @@ The plain ops (``tinygrad_ft.functional``, ``tinygrad_ft.optim.adam``) stay the 
 each kernel's docstring names the op it must equal, and ``tests/test_gpu.py`` checks that
 it does (float64 to 1e-10, float32 to the tolerance stated there).
 
-How an op uses a kernel (the choice is made in the op, with ``fused``)::
+How an op uses a kernel (the choice is made in the op, with ``fused``). One convention says
+which path ran: forward sets ``self.backward_kernel`` to the fused backward, or to None when
+it ran the plain lines, and backward starts from that::
 
-    from ..kernels import fused
+    from ..backend.kernels import fused
 
     class GELUTanh(Function):
         def forward(self, x):
             kernel = fused("gelu_tanh_forward", x)  # None unless x is a CuPy array
             if kernel is not None:
-                self.x = x
+                self.x, self.backward_kernel = x, fused("gelu_tanh_backward", x)
                 return kernel(x)
+            self.backward_kernel = None
             ...  # the plain NumPy/CuPy lines
+
+        def backward(self, d_y):
+            if self.backward_kernel is not None:  # the fused forward ran
+                return self.backward_kernel(self.x, d_y)
+            ...  # the plain lines
 
 ``fused`` returns None on the CPU, so the plain lines (the reference) run there. Without a
 GPU, tests exercise the ops' fused path with ``use_stand_ins``: plain functions with the
-kernels' signatures and semantics (``tinygrad_ft.testing.kernel_stand_ins``), on any device.
+kernels' signatures and semantics (``tinygrad_ft.backend.kernels.stand_ins``), on any device.
 
 What each op calls (all arrays CuPy, float32 or float64; see each function's docstring):
 
@@ -34,7 +42,7 @@ What each op calls (all arrays CuPy, float32 or float64; see each function's doc
   The same kernel suits the attention's softmax over keys if the scores are laid out with the
   keys last.
 * ``LayerNorm``: ``y, mean, rstd = layer_norm_forward(x, w, b, eps)``; keep x, mean, rstd and
-  w (no x̂); ``d_x, d_w, d_b = layer_norm_backward(d_y, x, mean, rstd, w, self.needs_grad)``.
+  w (no x̂); ``d_x, d_w, d_b = layer_norm_backward(d_y, x, mean, rstd, w, self.needs_input_grad)``.
 * ``CrossEntropy``: ``losses, lse = cross_entropy_forward(z, t, ignore_index, ε)`` (per row;
   reduce on the device: the count of kept targets stays a device array, no ``int()``);
   ``d_z = cross_entropy_backward(z, t, lse, row_weights, ignore_index, ε)`` with

@@ -15,54 +15,70 @@ from pathlib import Path
 
 import numpy  # host-side: batches and metrics
 
-from .. import backend as B
 from .. import functional as F
 from .. import metrics
-from ..datasets.labeled import load_task, stratified_subset
-from ..models.gpt import GPT, GPTConfig
-from ..optim import AdamW, clip_grad_norm_, warmup_cosine_lr, weight_decay_groups
-from ..tensor import no_grad
-from ..training.checkpoint import save_checkpoint
-from ..training.pretrain import load_pretrained
-from .classifier import METHODS, GPTClassifier, set_trainable
+from ..autograd import no_grad
+from ..backend import keep_freed_memory, manual_seed, to_numpy
+from ..datasets.labeled import TASKS, load_task, stratified_subset
+from ..models.gpt import GPT, GPTConfig, load_pretrained
+from ..nn.checkpoint import save_checkpoint
+from ..optim import AdamW, WarmupCosine, weight_decay_groups
+from ..options import check_at_least, check_choice, named, option
+from ..paths import BPE_CHECKPOINT, data_path, shown
+from ..training.progress import Progress
+from ..training.step import train_step
+from .classifier import METHODS, POOLINGS, GPTClassifier, set_trainable
 from .data import bucketed_minibatches, encode_texts, pad_batch
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "bpe-pretrained.npz"
-DEFAULT_LR = {"head": 2e-2, "last-block": 1e-3, "full": 5e-4, "lora": 3e-3}
+DEFAULT_LR = {"head": 2e-2, "last-block": 1e-3, "full": 5e-4, "lora": 3e-3}  # per method: what trains sets the scale
 
 
 @dataclass
 class FinetuneConfig:
-    task: str = "sentiment"  # "sentiment" or "spam"
-    method: str = "full"  # "head", "last-block", "full" or "lora"
-    checkpoint: str | None = None  # default: data/checkpoints/bpe-pretrained.npz
-    from_scratch: bool = False  # same architecture, random weights: the baseline
-    epochs: int = 3
-    batch_size: int = 32
-    max_len: int = 64  # tokens kept per text (its last ones); 90% of the sentences fit
-    lr: float | None = None  # default per method (DEFAULT_LR)
-    weight_decay: float = 0.01
-    pooling: str = "mean"  # "mean" over real tokens: a stronger signal than the last token for this small model
-    last_n: int = 1  # blocks trained by "last-block"
-    train_limit: int | None = None  # use only this many labelled training examples
-    seed: int = 0
-    device: str = "cpu"
-    out_dir: str | None = None
-    progress: bool = True
+    """How to fine-tune a classifier. The defaults are the runs of the README's table."""
+
+    task: str = option("sentiment", "the labelled task", choices=TASKS)
+    method: str = option("full", "what trains: the head, the last block(s), everything, or LoRA adapters", choices=METHODS)
+    checkpoint: str | None = option(None, f"pre-trained GPT (default: {shown(BPE_CHECKPOINT)})")
+    from_scratch: bool = option(False, "same architecture, random weights (the baseline)")
+    epochs: int = option(3, "passes over the training split")
+    batch_size: int = option(32, "texts per step")
+    max_len: int = option(64, "tokens kept per text (its last ones); 90%% of the sentences fit")
+    lr: float | None = option(None, "peak learning rate (default: per method, " +
+                              ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    weight_decay: float = option(0.01, "AdamW's decoupled weight decay (matrices only)")
+    pooling: str = option("mean", "the text's summary: the mean over real tokens, or the last token", choices=POOLINGS)
+    last_n: int = option(1, "blocks trained by --method last-block")
+    train_limit: int | None = option(None, "use only this many labelled training examples")
+    seed: int = option(0, "random seed (head, adapters, batches)")
+    device: str = option("cpu", "cpu or cuda")
+    out_dir: str | None = option(None, "folder for model.npz, metrics.json and plots (default: runs/finetune/TASK-METHOD)",
+                                 flag="--out")
+    progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.task not in ("sentiment", "spam"):
-            raise ValueError(f"unknown task {self.task!r}; choose one of sentiment, spam")
-        for name in ("epochs", "batch_size", "max_len", "last_n"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} (--{name.replace('_', '-')}) must be at least 1, got {getattr(self, name)}")
+        check_choice(self, "task")
+        check_choice(self, "method")
+        check_choice(self, "pooling")
+        check_at_least(self, 1, "epochs", "batch_size", "max_len", "last_n")
+        check_at_least(self, 0, "seed")
         if self.train_limit is not None and self.train_limit < 2:
-            raise ValueError(f"train_limit (--train-limit) must be at least 2, one example per class, got {self.train_limit}")
+            raise ValueError(f"{named(self, 'train_limit')} must be at least 2, one example per class, got {self.train_limit}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"{named(self, 'lr')} must be a positive number, got {self.lr}")
+
+    def default_out_dir(self) -> str:
+        """Where the CLI saves a run when ``--out`` is not given."""
+        return f"runs/finetune/{self.task}-{self.method}{'-scratch' if self.from_scratch else ''}"
 
 
-def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int = 64, max_len: int | None = None) -> numpy.ndarray:
+def classification_loss(model, ids, mask, labels):
+    """The mean cross-entropy of the classifier's logits against the labels."""
+    return F.cross_entropy(model(ids, mask), labels)
+
+
+def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int = 64,
+            max_len: int | None = None) -> numpy.ndarray:
     """Class predictions for texts, in batches of similar length (less padding)."""
     encoded = encode_texts(tokenizer, texts, min(max_len or model.gpt.config.block_size, model.gpt.config.block_size))
     order = numpy.argsort([len(e) for e in encoded], kind="stable")
@@ -73,7 +89,7 @@ def predict(model: GPTClassifier, tokenizer, texts, device: str, batch_size: int
             idx = order[start : start + batch_size]
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
             logits = model(ids, mask)  # host arrays: the ids are checked there, both are copied to the device
-            predictions[idx] = B.to_numpy(logits.data.argmax(axis=-1))
+            predictions[idx] = to_numpy(logits.data.argmax(axis=-1))
     return predictions
 
 
@@ -82,18 +98,18 @@ def build_classifier(config: FinetuneConfig, num_classes: int):
     CPU. ``finetune`` adds the adapters (``set_trainable``) there too and only then moves the
     model to ``config.device``: every random number of the set-up (head, LoRA's A) comes from
     the CPU generator, so a seed gives the same starting model on every device."""
-    path = config.checkpoint or DEFAULT_CHECKPOINT
+    path = config.checkpoint or data_path(BPE_CHECKPOINT)
     gpt, tokenizer = load_pretrained(path, "cpu")
     if config.from_scratch:
-        B.manual_seed(config.seed + 1)
+        manual_seed(config.seed + 1)
         gpt = GPT(GPTConfig.from_dict(gpt.config.to_dict()))
-    B.manual_seed(config.seed)
+    manual_seed(config.seed)
     return GPTClassifier(gpt, num_classes, pooling=config.pooling), tokenizer
 
 
-def finetune(config: FinetuneConfig, log=print) -> dict:
+def train_classifier(config: FinetuneConfig, log=print) -> dict:
     """Fine-tune, evaluate on the test split, save; returns the metrics dict (also as JSON)."""
-    B.keep_freed_memory()
+    keep_freed_memory()
     task = load_task(config.task)
     model, tokenizer = build_classifier(config, task.num_classes)
     trainable = set_trainable(model, config.method, config.last_n)
@@ -106,40 +122,34 @@ def finetune(config: FinetuneConfig, log=print) -> dict:
     max_len = min(config.max_len, model.gpt.config.block_size)
     encoded = encode_texts(tokenizer, texts, max_len)
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.method]
-    optimizer = AdamW(weight_decay_groups(model, config.weight_decay), lr=lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(texts) // config.batch_size)
     total = steps_per_epoch * config.epochs
+    optimizer = AdamW(weight_decay_groups(model, config.weight_decay), lr=lr, weight_decay=config.weight_decay)
+    scheduler = WarmupCosine(optimizer, warmup_steps=max(1, total // 10), total_steps=total, min_lr=lr / 10)
     log(f"{config.task} / {config.method}{' (from scratch)' if config.from_scratch else ''}: "
         f"{trainable['trainable']:,} of {trainable['total']:,} parameters train ({100 * trainable['fraction']:.2f}%); "
         f"{len(texts)} training examples")
 
     t0 = time.perf_counter()
-    bar = _progress(total, config.progress, f"{config.task}/{config.method}")
+    progress = Progress(total, f"{config.task}/{config.method}", config.progress, log=log)
     best_accuracy, best_state, history, step = -1.0, None, [], 0
     for epoch in range(config.epochs):
         model.train()
         for idx in bucketed_minibatches([len(e) for e in encoded], config.batch_size, rng):
-            for group in optimizer.param_groups:
-                group["lr"] = warmup_cosine_lr(step, lr, max(1, total // 10), total, lr / 10)
             ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
-            logits = model(ids, mask)  # ids, mask and labels: host arrays, checked there, then copied
-            loss = F.cross_entropy(logits, labels[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            batch = (ids, mask, labels[idx])  # host arrays: checked there, then copied to the device
+            loss = train_step(model, batch, classification_loss, optimizer, scheduler, grad_clip=1.0)
             step += 1
-            if bar is not None:
-                bar.update(1)
-                if step % 10 == 0:
-                    bar.set_postfix(loss=f"{float(loss.data):.4f}")
-        val_accuracy = metrics.accuracy(task.val.labels, predict(model, tokenizer, task.val.texts, config.device, max_len=max_len))
+            shown_loss = {"loss": f"{float(loss.data):.4f}"} if step % 10 == 0 else {}  # a host sync: not every step
+            progress.update(1, **shown_loss)
+        val_predictions = predict(model, tokenizer, task.val.texts, config.device, max_len=max_len)
+        val_accuracy = metrics.accuracy(task.val.labels, val_predictions)
         history.append({"epoch": epoch + 1, "val_accuracy": val_accuracy})
+        progress.write(f"epoch {epoch + 1}: validation accuracy {val_accuracy:.4f}")
         if val_accuracy > best_accuracy:
             best_accuracy = val_accuracy
             best_state = {k: v.copy() for k, v in model.state_dict().items()}
-    if bar is not None:
-        bar.close()
+    progress.close()
     model.load_state_dict(best_state)
     seconds = time.perf_counter() - t0
 
@@ -175,13 +185,3 @@ def _save(config, model, tokenizer, task, y_pred, result) -> None:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-
-
-def _progress(total: int, enabled: bool, desc: str):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit="step")

@@ -3,7 +3,7 @@
 Each public function takes and returns ``cupy.ndarray`` s of float32 or float64 and names,
 in its docstring, the plain op it must equal; ``tests/test_gpu.py`` holds it to that
 (float64 to 1e-10, float32 to a few ulps of the row's scale). Nothing here is wired into the
-ops: an op asks ``tinygrad_ft.kernels.get_kernel(name)`` and calls the function when the
+ops: an op asks ``tinygrad_ft.backend.kernels.get_kernel(name)`` and calls the function when the
 arrays are CuPy's (see the package docstring for the pattern).
 
 Importing this module does not import CuPy; the kernels are built on their first call
@@ -506,14 +506,14 @@ def layer_norm_forward(x, weight=None, bias=None, eps=1e-5):
     return y, mean, rstd
 
 
-def layer_norm_backward(d_y, x, mean, rstd, weight=None, needs_grad=(True, True, True)):
+def layer_norm_backward(d_y, x, mean, rstd, weight=None, needs_input_grad=(True, True, True)):
     """The three gradients of layer norm, with x̂ = (x - μ) rstd and ĝ = g ⊙ w (g = dL/dy):
 
         dL/dx = rstd (ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂))     (row kernel, one warp per row)
         dL/dw = Σ_rows g ⊙ x̂                              (ReductionKernel over the rows)
         dL/db = Σ_rows g
 
-    ``needs_grad`` = (x, weight, bias), as ``Function.needs_grad``; a gradient not needed is
+    ``needs_input_grad`` = (x, weight, bias), as ``Function.needs_input_grad``; a gradient not needed is
     returned as None (and dL/dw is None whenever ``weight`` is None, as dL/db is not: the
     caller knows whether it has a bias). ``mean`` and ``rstd`` are the forward's.
 
@@ -526,18 +526,18 @@ def layer_norm_backward(d_y, x, mean, rstd, weight=None, needs_grad=(True, True,
     mean = cp.ascontiguousarray(mean)
     rstd = cp.ascontiguousarray(rstd)
     d_x = d_weight = d_bias = None
-    if needs_grad[0]:
+    if needs_input_grad[0]:
         d_x = cp.empty_like(x)
         w = cp.ascontiguousarray(weight.astype(x.dtype, copy=False)) if weight is not None else cp.empty(1, dtype=x.dtype)
         _launch_rows("layer_norm_backward", x.dtype, n_rows, (
             d_y, x, mean, rstd, w, d_x, numpy.int64(n_rows), numpy.int32(n_cols), numpy.int32(weight is not None),
         ))
     d_y_rows = d_y.reshape(n_rows, n_cols)
-    if len(needs_grad) > 1 and needs_grad[1] and weight is not None:
+    if len(needs_input_grad) > 1 and needs_input_grad[1] and weight is not None:
         d_weight = _layer_norm_d_weight_kernel()(
             d_y_rows, x.reshape(n_rows, n_cols), mean.reshape(n_rows, 1), rstd.reshape(n_rows, 1), axis=0
         )
-    if len(needs_grad) > 2 and needs_grad[2]:
+    if len(needs_input_grad) > 2 and needs_input_grad[2]:
         d_bias = d_y_rows.sum(axis=0)
     return d_x, d_weight, d_bias
 
@@ -552,7 +552,8 @@ def cross_entropy_forward(logits, targets, ignore_index=-100, label_smoothing=0.
 
     Returns ``(losses, lse)``, both of shape targets.shape, both on the device: reduce on the
     device too, e.g. for "mean" ``losses.sum() / cupy.maximum((targets != ignore_index).sum(), 1).astype(losses.dtype)``
-    (no ``int(count)`` on the host; the cast keeps float32 from being promoted by the int64 count). Keep ``lse`` for the backward: softmax(z) is recomputed
+    (no ``int(count)`` on the host; the cast keeps float32 from being promoted by the int64 count). Keep ``lse`` for the
+    backward: softmax(z) is recomputed
     there as e^{z - lse}, so no (N, C) probabilities are stored.
 
     Reference: ``tinygrad_ft.functional.cross_entropy.CrossEntropy.forward`` (its per-row

@@ -5,21 +5,21 @@ their inputs, so they run on the CPU and on the strict device.
 They let the test run, without a GPU, walk every op's fused path (``kernels.fused``): with
 ``kernels.use_stand_ins(STAND_INS)`` the ops call these where on a GPU they would call the
 kernels. The kernels themselves are checked against the plain ops in ``tests/test_gpu.py``,
-on a GPU. Each function's docstring is in ``tinygrad_ft.kernels.cuda``, under the same name.
+on a GPU. Each function's docstring is in ``tinygrad_ft.backend.kernels.cuda``, under the same name.
 """
 
 from __future__ import annotations
 
 import math
 
-from .. import backend as B
+from ..registry import get_array_module
 
 _C = math.sqrt(2 / math.pi)
 _K = 0.044715
 
 
 def _xp(x):
-    return B.get_array_module(x)
+    return get_array_module(x)
 
 
 def gelu_tanh_forward(x):
@@ -52,16 +52,17 @@ def layer_norm_forward(x, weight=None, bias=None, eps=1e-5):
     return y.astype(x.dtype), mean.astype(x.dtype), rstd.astype(x.dtype)
 
 
-def layer_norm_backward(d_y, x, mean, rstd, weight=None, needs_grad=(True, True, True)):
+def layer_norm_backward(d_y, x, mean, rstd, weight=None, needs_input_grad=(True, True, True)):
     num_features = x.shape[-1]
     x_hat = (x - mean[..., None]) * rstd[..., None]
     g_hat = d_y * weight if weight is not None else d_y
     d_x = d_weight = d_bias = None
-    if needs_grad[0]:
-        d_x = rstd[..., None] * (g_hat - g_hat.mean(axis=-1, keepdims=True) - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True))
-    if len(needs_grad) > 1 and needs_grad[1] and weight is not None:
+    if needs_input_grad[0]:
+        mean_g_hat, mean_g_hat_x_hat = g_hat.mean(axis=-1, keepdims=True), (g_hat * x_hat).mean(axis=-1, keepdims=True)
+        d_x = rstd[..., None] * (g_hat - mean_g_hat - x_hat * mean_g_hat_x_hat)
+    if len(needs_input_grad) > 1 and needs_input_grad[1] and weight is not None:
         d_weight = (d_y * x_hat).reshape(-1, num_features).sum(axis=0)
-    if len(needs_grad) > 2 and needs_grad[2]:
+    if len(needs_input_grad) > 2 and needs_input_grad[2]:
         d_bias = d_y.reshape(-1, num_features).sum(axis=0)
     return d_x, d_weight, d_bias
 

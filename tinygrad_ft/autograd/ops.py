@@ -7,6 +7,9 @@ gradient is summed back over the axes an input was broadcast along (``unbroadcas
 
 from __future__ import annotations
 
+import math
+
+from ..backend import backend_of, get_backend
 from .tensor import Function
 
 
@@ -78,8 +81,8 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        d_a = unbroadcast(g * b, a.shape) if self.needs_grad[0] else None
-        d_b = unbroadcast(g * a, b.shape) if self.needs_grad[1] else None
+        d_a = unbroadcast(g * b, a.shape) if self.needs_input_grad[0] else None
+        d_b = unbroadcast(g * a, b.shape) if self.needs_input_grad[1] else None
         return d_a, d_b
 
 
@@ -92,8 +95,8 @@ class Div(Function):
         return self.y
 
     def backward(self, g):
-        d_a = unbroadcast(g / self.b, self.a.shape) if self.needs_grad[0] else None
-        d_b = unbroadcast(-g * self.y / self.b, self.b.shape) if self.needs_grad[1] else None
+        d_a = unbroadcast(g / self.b, self.a.shape) if self.needs_input_grad[0] else None
+        d_b = unbroadcast(-g * self.y / self.b, self.b.shape) if self.needs_input_grad[1] else None
         return d_a, d_b
 
 
@@ -128,8 +131,8 @@ class Pow(Function):
 
     def backward(self, g):
         a, b, xp = self.a, self.b, self.xp
-        d_a = unbroadcast(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
-        d_b = unbroadcast(g * self.y * xp.log(a), b.shape) if self.needs_grad[1] else None
+        d_a = unbroadcast(g * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
+        d_b = unbroadcast(g * self.y * xp.log(a), b.shape) if self.needs_input_grad[1] else None
         return d_a, d_b
 
 
@@ -163,9 +166,9 @@ class MatMul(Function):
         if a.ndim == 1:
             g = xp.expand_dims(g, -2)
         d_a = d_b = None
-        if self.needs_grad[0]:
+        if self.needs_input_grad[0]:
             d_a = unbroadcast(xp.matmul(g, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
-        if self.needs_grad[1]:
+        if self.needs_input_grad[1]:
             if b2.ndim == 2 and a2.ndim > 2:  # shared weight: one big matmul instead of a batch + sum
                 d_b = a2.reshape(-1, a2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
             else:
@@ -242,8 +245,8 @@ class Maximum(Function):
     def backward(self, g):
         a, b = self.a, self.b
         share_a = ((a > b) + 0.5 * (a == b)).astype(g.dtype)  # bool + 0.5 * bool is float64
-        d_a = unbroadcast(g * share_a, a.shape) if self.needs_grad[0] else None
-        d_b = unbroadcast(g * (1 - share_a), b.shape) if self.needs_grad[1] else None
+        d_a = unbroadcast(g * share_a, a.shape) if self.needs_input_grad[0] else None
+        d_b = unbroadcast(g * (1 - share_a), b.shape) if self.needs_input_grad[1] else None
         return d_a, d_b
 
 
@@ -262,15 +265,11 @@ class ToDevice(Function):
     """y = x copied to another device;  dL/dx = g copied back. The copies are explicit."""
 
     def forward(self, x, device):
-        from .backend import backend_of, get_backend
-
         self.source, target = backend_of(x), get_backend(device)
         self.out_device = target.name
         return target.from_host(self.source.to_host(x))
 
     def backward(self, g):
-        from .backend import backend_of
-
         return self.source.from_host(backend_of(g).to_host(g))
 
 
@@ -363,7 +362,8 @@ class Transpose(Function):
     def forward(self, x, axes=None):
         self.axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
         if sorted(self.axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of shape {tuple(x.shape)}")
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of shape "
+                             f"{tuple(x.shape)}")
         return x.transpose(self.axes)
 
     def backward(self, g):
@@ -391,8 +391,6 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, g):
-        from .backend import backend_of
-
         d_x = self.xp.zeros(self.shape, dtype=g.dtype)
         if _is_advanced(self.index):
             backend_of(d_x).scatter_add(d_x, self.index, g)
@@ -437,6 +435,17 @@ class Where(Function):
 
     def backward(self, g):
         zero = self.xp.zeros((), dtype=g.dtype)
-        d_x = unbroadcast(self.xp.where(self.condition, g, zero), self.shapes[0]) if self.needs_grad[1] else None
-        d_z = unbroadcast(self.xp.where(self.condition, zero, g), self.shapes[1]) if self.needs_grad[2] else None
+        d_x = unbroadcast(self.xp.where(self.condition, g, zero), self.shapes[0]) if self.needs_input_grad[1] else None
+        d_z = unbroadcast(self.xp.where(self.condition, zero, g), self.shapes[1]) if self.needs_input_grad[2] else None
         return None, d_x, d_z
+
+
+class Erf(Function):
+    """erf(x), the one primitive the exact gelu needs;  d erf(x)/dx = (2/√π) e^{-x²}."""
+
+    def forward(self, x):
+        self.x = x
+        return backend_of(x).erf(x)
+
+    def backward(self, g):
+        return g * (2 / math.sqrt(math.pi)) * self.xp.exp(-self.x * self.x)

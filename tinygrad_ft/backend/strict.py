@@ -24,7 +24,8 @@ and a host leak fails a test there instead of on somebody's GPU:
 * ``strict_xp`` plays the role of the ``cupy`` module: ``strict_xp.exp``, ``strict_xp.matmul``,
   ``strict_xp.add.at``, ... are NumPy's functions, wrapped so they take and return
   ``StrictArray`` s and reject raw NumPy arrays.
-* ``StrictBackend`` is the backend of device ``"strict"`` (``Tensor(..., device="strict")``).
+* ``StrictBackend`` is the backend of device ``"strict"`` (``Tensor(..., device="strict")``),
+  registered with the others in ``registry``.
 
 It is a little stricter than CuPy in one place: indexing with a NumPy array is refused,
 where CuPy would quietly copy the index to the GPU on every call. ``strict_xp.asarray`` of a
@@ -44,7 +45,7 @@ import types
 
 import numpy
 
-from .. import backend as _backend
+from .numpy_backend import Backend
 
 __all__ = ["StrictArray", "StrictBackend", "StrictGenerator", "strict_xp"]
 
@@ -476,7 +477,7 @@ class StrictGenerator:
 # ---- the backend ---------------------------------------------------------------------------
 
 
-class StrictBackend(_backend.Backend):
+class StrictBackend(Backend):
     """Device ``"strict"``: NumPy's numbers behind CuPy's rules at the host/device border."""
 
     name = "strict"
@@ -511,6 +512,3 @@ class StrictBackend(_backend.Backend):
     def random(self, shape, dtype):
         return self.generator.random(shape, dtype=dtype)
 
-
-_backend.register_backend("strict", StrictBackend)
-_backend.get_backend("strict")  # created now, so strict arrays made directly are known to backend_of
