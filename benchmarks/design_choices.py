@@ -14,9 +14,6 @@ import time
 
 import numpy as np
 
-from tinygrad_ft.autograd import Tensor
-from tinygrad_ft.functional import activations, gelu
-
 
 def best_ms(fn, repeat: int = 50) -> float:
     fn()
@@ -31,18 +28,10 @@ def best_ms(fn, repeat: int = 50) -> float:
 def main() -> None:
     rng = np.random.default_rng(0)
     rows, dims, heads, block = 12 * 64, 128, 4, 64
-    hidden = rng.standard_normal((rows, 4 * dims)).astype(np.float32)  # the MLP's GELU input
     grad_out = rng.standard_normal((rows, 4 * dims)).astype(np.float32)
     scores = rng.standard_normal((12, heads, block, block)).astype(np.float32)
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, load before {os.getloadavg()[0]:.2f}")
-
-    x = Tensor(hidden)
-    in_blocks = best_ms(lambda: gelu(x))
-    saved, activations.CHUNK_ELEMENTS = activations.CHUNK_ELEMENTS, hidden.size
-    whole = best_ms(lambda: gelu(x))
-    activations.CHUNK_ELEMENTS = saved
-    print(f"GELU forward, cache-sized blocks vs one pass per formula step: {in_blocks:.3f} vs {whole:.3f} ms")
 
     ones = np.ones(rows, dtype=np.float32)
     print(f"bias gradient, 1ᵀ G (BLAS) vs G.sum(0): {best_ms(lambda: ones @ grad_out):.3f} "

@@ -60,3 +60,13 @@ def rng():
 def _seeded():
     tg.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def plain_ops():
+    """The fused kernels switched off inside the test: every op runs its plain lines."""
+    from tinygrad_ft.backend import kernels
+
+    previous = kernels.set_enabled(False)
+    yield
+    kernels.set_enabled(previous)

@@ -59,7 +59,7 @@ def test_loading_a_missing_checkpoint_names_the_file(tmp_path):
 def test_loading_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_text("hello")
-    with pytest.raises(CheckpointError, match="bad.npz is not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match=r"bad.npz is not a checkpoint: a checkpoint is an .npz \(zip\) file"):
         load_checkpoint(bad)
 
 

@@ -121,10 +121,10 @@ def test_mse_gradcheck_and_torch(shape, reduction, device):
     )
 
 
-def test_mse_broadcasts_like_torch(device):
-    def reference(p, t):
-        return TF.mse_loss(p, t.expand(3, 4))
-    check_op(reference, F.mse_loss, [(3, 4), (4,)], device)
+def test_mse_of_shapes_that_would_broadcast_is_refused():
+    # (4, 1) against (4,) would broadcast to (4, 4) and average 16 wrong differences
+    with pytest.raises(ValueError, match=r"mse_loss: targets of shape \(4,\) do not match the input of shape \(4, 1\)"):
+        F.mse_loss(tg.tensor(np.zeros((4, 1))), np.arange(4.0))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -72,32 +72,24 @@ def test_packed_attention_rejects_bad_shapes():
         packed_self_attention(tg.Tensor(np.zeros((2, 3, 12))), 2, attention_mask=np.ones((2, 4), dtype=bool))
 
 
-# ---- GELU (tanh): forward keeps only dy/dx, computed block by block on the CPU -------------
-
-@pytest.fixture
-def small_chunks(monkeypatch):
-    """Blocks of 7 numbers, so that small arrays take the multi-block path (on the CPU)."""
-    from tinygrad_ft.functional import activations
-
-    monkeypatch.setattr(activations, "CHUNK_ELEMENTS", 7)
-
+# ---- GELU (tanh): the plain lines (kernels off) and the fused path, on every shape ----------------
 
 @pytest.mark.parametrize("shape", [(3, 5), (2, 3, 4), (7,), ()])
-def test_gelu_in_blocks_gradcheck(shape, device, small_chunks):
+def test_plain_gelu_gradcheck(shape, device, plain_ops):
     x = to_device(np.random.default_rng(4).standard_normal(shape) * 2, device)
     result = tg.gradcheck(tg.functional.gelu, x, tol=1e-7, eps=1e-6)
     assert result.ok, str(result)
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (2, 3, 4), (7,), ()])
-def test_gelu_in_blocks_equals_composed(shape, device, small_chunks):
+def test_gelu_equals_composed(shape, device):
     x = to_device(np.random.default_rng(5).standard_normal(shape) * 3, device)
     value_diff, grad_diff = max_difference(tg.functional.gelu, F.gelu_composed, x)
     assert value_diff < 1e-10, (value_diff, grad_diff)
     assert grad_diff < 1e-10, (value_diff, grad_diff)
 
 
-def test_gelu_of_an_empty_array(device, small_chunks):
+def test_gelu_of_an_empty_array(device):
     t = tg.Tensor(to_device(np.zeros((0, 3)), device), requires_grad=True)
     y = tg.functional.gelu(t)
     y.backward(to_device(np.zeros((0, 3)), device))
@@ -105,17 +97,7 @@ def test_gelu_of_an_empty_array(device, small_chunks):
     assert t.grad.shape == (0, 3)
 
 
-def test_gelu_large_array_equals_composed():
-    """More numbers than one block (the real size of GPT's hidden layer), float64."""
-    from tinygrad_ft.functional.activations import CHUNK_ELEMENTS
-
-    x = np.random.default_rng(6).standard_normal((3, CHUNK_ELEMENTS // 2 + 5)) * 3
-    value_diff, grad_diff = max_difference(tg.functional.gelu, F.gelu_composed, x)
-    assert value_diff < 1e-10, (value_diff, grad_diff)
-    assert grad_diff < 1e-10, (value_diff, grad_diff)
-
-
-def test_gelu_non_contiguous_input(device, small_chunks):
+def test_gelu_non_contiguous_input(device):
     x = np.random.default_rng(7).standard_normal((4, 6))
     t = tg.Tensor(to_device(x, device), requires_grad=True)
     y = tg.functional.gelu(t.T)  # a transposed view
@@ -123,14 +105,3 @@ def test_gelu_non_contiguous_input(device, small_chunks):
     expected = F.gelu_composed(tg.Tensor(x.T.copy())).numpy()
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-14)
     assert tg.backend.to_numpy(t.grad).shape == (4, 6)
-
-
-def test_blocks_cover_the_array_once():
-    from tinygrad_ft.backend import get_backend
-    from tinygrad_ft.functional.activations import CHUNK_ELEMENTS, chunks
-
-    numpy = get_backend("cpu").xp
-    for size in (0, 1, CHUNK_ELEMENTS, CHUNK_ELEMENTS + 1, 5 * CHUNK_ELEMENTS - 3):
-        covered = [i for s in chunks(numpy, size) for i in range(s.start, s.stop)]
-        assert covered == list(range(size))
-    assert chunks(get_backend("strict").xp, 10 * CHUNK_ELEMENTS) == [slice(0, 10 * CHUNK_ELEMENTS)]  # one block off the CPU

@@ -157,7 +157,7 @@ def test_zero_grad_drops_gradients_without_writing_to_them():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda ps: SGD(ps, lr=-1.0), "learning rate must be >= 0"),
+    (lambda ps: SGD(ps, lr=-1.0), "learning rate must be a number >= 0"),
     (lambda ps: SGD(ps, lr=0.1, nesterov=True), "nesterov=True needs a momentum"),
     (lambda ps: Adam(ps, betas=(0.9, 1.0)), "betas must each be in"),
     (lambda ps: AdamW(ps + ps), "already in a group"),

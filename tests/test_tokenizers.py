@@ -171,7 +171,7 @@ def test_load_non_json_file_names_it(tmp_path):
 
 
 def test_from_json_unknown_kind_lists_known_kinds():
-    with pytest.raises(ValueError, match=r"unknown tokenizer kind 'wordpiece'.*\['bpe', 'char'\]"):
+    with pytest.raises(ValueError, match=r"unknown tokenizer kind 'wordpiece'.*\['bpe', 'char', 'hf'\]"):
         Tokenizer.from_json({"format": "tinygrad_ft.tokenizer", "version": 1, "kind": "wordpiece"})
 
 

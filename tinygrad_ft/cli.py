@@ -3,9 +3,12 @@
     tinygrad-ft pretrain                 # the baby GPT on tiny Shakespeare, then a sample
     tinygrad-ft generate --prompt "ROMEO:"
     tinygrad-ft finetune --task spam --method lora
+    tinygrad-ft import-hf gpt2/ --out gpt2.npz          # a downloaded Hugging Face GPT-2
+    tinygrad-ft export --format hf out/                  # and back
 
 Every flag, its default, its choices and its help text come from the fields of a config
-dataclass (``TrainConfig``, ``GenerateConfig``, ``FinetuneConfig``); the named model sizes
+dataclass (``TrainConfig``, ``GenerateConfig``, ``FinetuneConfig``, ``ImportConfig``,
+``ExportConfig``); the named model sizes
 from ``models.presets``. Mistakes (a bad flag, a missing file, a device this machine lacks)
 end in one line that says what is wrong, never a traceback.
 """
@@ -17,9 +20,11 @@ import dataclasses
 import sys
 import typing
 from importlib.metadata import version
+from pathlib import Path
 
 from .backend import DeviceError, get_backend
 from .finetune.classification import FinetuneConfig, train_classifier
+from .hf import ExportConfig, ImportConfig, export_checkpoint, from_pretrained, import_hf
 from .models.generate import GenerateConfig, generate
 from .models.gpt import load_pretrained
 from .models.presets import PRESETS, preset
@@ -86,7 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = commands.add_parser("finetune", help="fine-tune the pre-trained GPT to classify texts")
     add_config_flags(f, FinetuneConfig)
-    parser.commands = {"pretrain": p, "generate": g, "finetune": f}  # each command's own parser
+
+    i = commands.add_parser("import-hf", help="read a Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer) "
+                                              "into a checkpoint")
+    i.add_argument("folder", metavar="FOLDER", help="the Hugging Face model folder (downloaded beforehand)")
+    add_config_flags(i, ImportConfig)
+
+    e = commands.add_parser("export", help="write a checkpoint as a Hugging Face folder (GPT2LMHeadModel, AutoTokenizer, PEFT)")
+    e.add_argument("out", metavar="OUT", help="the folder to write")
+    add_config_flags(e, ExportConfig)
+    parser.commands = {"pretrain": p, "generate": g, "finetune": f, "import-hf": i, "export": e}  # each command's own parser
     return parser
 
 
@@ -99,7 +113,8 @@ def cmd_pretrain(args) -> int:
     history = result.history
     print(f"done: {len(history['step'])} steps in {result.seconds:.1f} s; final train loss {history['eval_train'][-1]:.4f}, "
           f"val loss {history['eval_val'][-1]:.4f}")
-    print(f"checkpoint: {result.checkpoint}   loss curve: {result.checkpoint.parent / 'loss.png'}")
+    curve = f"   loss curve: {result.loss_curve}" if result.loss_curve else "   (no loss curve: matplotlib is not installed)"
+    print(f"checkpoint: {result.checkpoint}{curve}")
     print(f"sample from it: tinygrad-ft generate --checkpoint {result.checkpoint}")
     if args.sample_tokens > 0:
         sampling = GenerateConfig(max_tokens=args.sample_tokens, seed=config.seed)
@@ -113,12 +128,17 @@ def cmd_pretrain(args) -> int:
 def cmd_generate(args) -> int:
     config = config_from(args, GenerateConfig)
     check_device(config.device)
-    model, tokenizer = load_pretrained(config.checkpoint or data_path(BABY_CHECKPOINT), config.device)
+    if config.checkpoint and Path(config.checkpoint).is_dir():  # a Hugging Face folder, read as it is
+        model, tokenizer = from_pretrained(config.checkpoint, config.device)
+        if tokenizer is None:
+            raise UsageError(f"{config.checkpoint} has no tokenizer (tokenizer.json, or vocab.json + merges.txt)")
+    else:
+        model, tokenizer = load_pretrained(config.checkpoint or data_path(BABY_CHECKPOINT), config.device)
     prompt = tokenizer.encode(config.prompt)
     if not prompt:
         raise UsageError("--prompt is empty; give at least one character")
     ids = generate(model, prompt, max_new_tokens=config.max_tokens, temperature=config.temperature, top_k=config.top_k,
-                   seed=config.seed)
+                   top_p=config.top_p, seed=config.seed)
     print(tokenizer.decode(ids))
     return 0
 
@@ -131,8 +151,7 @@ def cmd_finetune(args) -> int:
     print(result["text_report"])
     print(f"test accuracy {result['test_accuracy']:.4f}; {result['trainable_parameters']:,} trainable parameters; "
           f"{result['seconds']:.1f} s")
-    out = config.out_dir
-    print(f"saved: {out}/model.npz, {out}/metrics.json, {out}/confusion_matrix.png")
+    print(f"saved: {', '.join(str(path) for path in result['saved'])}")
     return 0
 
 
@@ -140,7 +159,29 @@ def check_device(device: str) -> None:
     get_backend(device)  # raises DeviceError with what is missing and how to install it
 
 
-COMMANDS = {"pretrain": cmd_pretrain, "generate": cmd_generate, "finetune": cmd_finetune}
+def one_line(error: Exception) -> str:
+    """An error's message on one line (some list their problems one per line)."""
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def cmd_import_hf(args) -> int:
+    config = config_from(args, ImportConfig)
+    path = import_hf(args.folder, config)
+    print(f"checkpoint: {path}")
+    print(f"sample from it: tinygrad-ft generate --checkpoint {path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    config = config_from(args, ExportConfig)
+    written = export_checkpoint(args.out, config)
+    for what, path in written.items():
+        print(f"{what}: {path}")
+    return 0
+
+
+COMMANDS = {"pretrain": cmd_pretrain, "generate": cmd_generate, "finetune": cmd_finetune, "import-hf": cmd_import_hf,
+            "export": cmd_export}
 
 
 def main(argv=None) -> int:
@@ -152,13 +193,17 @@ def main(argv=None) -> int:
             return 0
         return COMMANDS[args.command](args)
     except UsageError as e:
-        print(f"tinygrad-ft: error: {e}", file=sys.stderr)
+        print(f"tinygrad-ft: error: {one_line(e)}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError, DeviceError) as e:
-        print(f"tinygrad-ft: error: {e}", file=sys.stderr)
+    except (OSError, ValueError, DeviceError) as e:
+        print(f"tinygrad-ft: error: {one_line(e)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("tinygrad-ft: interrupted (the last checkpoint is intact)", file=sys.stderr)
+    except MemoryError as e:
+        print(f"tinygrad-ft: error: out of memory ({one_line(e) or 'an array did not fit'}); "
+              "try a smaller --batch-size or model (--config)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as e:  # training says what it saved; elsewhere nothing was being written
+        print(f"tinygrad-ft: {e}" if str(e) else "tinygrad-ft: interrupted", file=sys.stderr)
         return 130
 
 

@@ -23,6 +23,7 @@ LAYERS = (
     ("models", "the tiny GPT, its named sizes, loading it, sampling from it"),
     ("training", "the one training step, progress lines, pre-training"),
     ("finetune", "classifier heads, freezing, LoRA, the classification loop, SFT"),
+    ("hf", "Hugging Face's formats: GPT-2 checkpoints and tokenizers in and out, PEFT LoRA adapters"),
     ("exercises", "the lessons' exercises: stubs, checker, diagnoses"),
     ("cli", "the tinygrad-ft command: parses arguments, calls the layers below"),
 )

@@ -45,6 +45,18 @@ def check_at_least(config, minimum, *names) -> None:
             raise ValueError(f"{named(config, name)} must be at least {minimum}, got {value}")
 
 
+def check_range(config, name: str, low: float, high: float = float("inf"), high_open: bool = False) -> None:
+    """ValueError naming the field and its flag unless low <= value <= high (< high if
+    ``high_open``); NaN is never in range."""
+    value = getattr(config, name)
+    if value is None:
+        return
+    inside = low <= value < high if high_open else low <= value <= high
+    if not inside:
+        upper = "" if high == float("inf") else f" and {'below' if high_open else 'at most'} {high:g}"
+        raise ValueError(f"{named(config, name)} must be a number at least {low:g}{upper}, got {value}")
+
+
 def check_choice(config, name: str) -> None:
     """ValueError naming the field, its flag and the choices if the value is not one of them."""
     choices = next(f.metadata["choices"] for f in fields(config) if f.name == name)

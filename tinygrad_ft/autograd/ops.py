@@ -27,6 +27,30 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def broadcast_shape(a: tuple, b: tuple, op: str = "op") -> tuple:
+    """The shape that ``a`` and ``b`` broadcast to (NumPy's rule: align from the right; each pair
+    of sizes must be equal, or one of them 1), or a ValueError naming both shapes."""
+    shape = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        m, n = (a[-i] if i <= len(a) else 1), (b[-i] if i <= len(b) else 1)
+        if m != n and 1 not in (m, n):
+            raise ValueError(f"{op}: shapes {tuple(a)} and {tuple(b)} do not broadcast: aligned from the right, "
+                             f"sizes {m} and {n} differ and neither is 1")
+        shape.append(max(m, n) if 1 in (m, n) else m)
+    return tuple(reversed(shape))
+
+
+def check_matmul_shapes(a: tuple, b: tuple) -> None:
+    """A ValueError naming both shapes unless ``a @ b`` is defined: the last axis of ``a`` must
+    equal the second-to-last of ``b`` (the only axis of a 1-D ``b``)."""
+    if not a or not b:
+        raise ValueError(f"matmul: shapes {tuple(a)} and {tuple(b)}: a scalar cannot be matrix-multiplied; use *")
+    inner = b[-2] if len(b) > 1 else b[0]
+    if a[-1] != inner:
+        raise ValueError(f"matmul: shapes {tuple(a)} and {tuple(b)} do not fit: the last axis of the first ({a[-1]}) "
+                         f"must equal the {'second-to-last' if len(b) > 1 else 'only'} axis of the second ({inner})")
+
+
 def normalize_axis(axis, ndim: int) -> tuple:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:

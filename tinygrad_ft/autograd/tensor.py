@@ -368,46 +368,54 @@ class Tensor:
         dtype = self.dtype if is_floating(self.dtype) or isinstance(other, int) else None
         return Tensor.wrap(asarray(other, self.device, dtype), self.device)
 
+    def _binary(self, op, a: "Tensor", b: "Tensor") -> "Tensor":
+        """``op`` of two tensors whose shapes were checked first: a mismatch names both shapes."""
+        if op is ops.MatMul:
+            ops.check_matmul_shapes(a.shape, b.shape)
+        else:
+            ops.broadcast_shape(a.shape, b.shape, op.__name__.lower())
+        return op.apply(a, b)
+
     def __add__(self, other):
-        return ops.Add.apply(self, self._lift(other))
+        return self._binary(ops.Add, self, self._lift(other))
 
     def __radd__(self, other):
-        return ops.Add.apply(self._lift(other), self)
+        return self._binary(ops.Add, self._lift(other), self)
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, self._lift(other))
+        return self._binary(ops.Sub, self, self._lift(other))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(self._lift(other), self)
+        return self._binary(ops.Sub, self._lift(other), self)
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, self._lift(other))
+        return self._binary(ops.Mul, self, self._lift(other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(self._lift(other), self)
+        return self._binary(ops.Mul, self._lift(other), self)
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, self._lift(other))
+        return self._binary(ops.Div, self, self._lift(other))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(self._lift(other), self)
+        return self._binary(ops.Div, self._lift(other), self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, (int, float)):
             return ops.PowScalar.apply(self, exponent=exponent)
-        return ops.Pow.apply(self, self._lift(exponent))
+        return self._binary(ops.Pow, self, self._lift(exponent))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(self._lift(base), self)
+        return self._binary(ops.Pow, self._lift(base), self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(self, self._lift(other))
+        return self._binary(ops.MatMul, self, self._lift(other))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(self._lift(other), self)
+        return self._binary(ops.MatMul, self._lift(other), self)
 
     # -- comparisons: element-wise, boolean, never differentiated
     def _compare(self, other, op):

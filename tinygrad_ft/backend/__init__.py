@@ -9,6 +9,7 @@ The lowest layer: it imports nothing else of the package. One file per idea:
 - ``registry``: device names to backends, arrays onto and off devices, seeding;
 - ``dtypes``: the default floating-point dtype;
 - ``memory``: keeping freed memory in the process during training;
+- ``threads``: how many CPU threads BLAS and the fused kernels use;
 - ``kernels``: fused kernels (CuPy on the GPU) and the registry that hands them to the ops.
 """
 
@@ -33,10 +34,11 @@ from .registry import (
     to_numpy,
 )
 from .strict import StrictBackend
+from .threads import available_cores, blas_info, default_threads, set_threads
 
 __all__ = [
     "BACKENDS", "DEVICES", "FACTORIES", "Backend", "CudaBackend", "DeviceError", "StrictBackend", "as_array", "as_dtype",
-    "asarray", "backend_of",
+    "asarray", "available_cores", "backend_of", "blas_info", "default_threads", "set_threads",
     "cuda_is_available", "format_array", "get_array_module", "get_backend", "get_default_dtype", "is_array",
     "is_floating", "keep_freed_memory", "manual_seed", "register_backend", "set_default_dtype", "to_numpy",
 ]

@@ -98,12 +98,16 @@ def asarray(data, device: str = "cpu", dtype=None):
     elif is_array(data):
         array = backend.from_host(backend_of(data).to_host(data))
     else:
-        host = numpy.asarray(data)
-        if dtype is None and host.dtype.kind == "f":
+        try:
+            host = numpy.asarray(data)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"cannot make an array from {type(data).__name__}: {e}") from None
+        if dtype is None and host.dtype.kind == "f" and not isinstance(data, numpy.ndarray):
             dtype = get_default_dtype()
-        if host.dtype.kind not in "biuf":
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype {host.dtype}")
-        array = backend.from_host(host)
+        array = backend.from_host(host) if host.dtype.kind in "biuf" else host
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make a tensor of dtype {array.dtype} (from {type(data).__name__}): "
+                        "tensors hold booleans, integers or real floating-point numbers")
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
     return array

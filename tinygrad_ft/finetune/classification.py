@@ -18,17 +18,18 @@ import numpy  # host-side: batches and metrics
 from .. import functional as F
 from .. import metrics
 from ..autograd import no_grad
-from ..backend import keep_freed_memory, manual_seed, to_numpy
+from ..backend import keep_freed_memory, manual_seed, set_threads, to_numpy
 from ..datasets.labeled import TASKS, load_task, stratified_subset
 from ..models.gpt import GPT, GPTConfig, load_pretrained
-from ..nn.checkpoint import save_checkpoint
+from ..nn.checkpoint import check_output_folder, save_checkpoint
 from ..optim import AdamW, WarmupCosine, weight_decay_groups
-from ..options import check_at_least, check_choice, named, option
+from ..options import check_at_least, check_choice, check_range, named, option
 from ..paths import BPE_CHECKPOINT, data_path, shown
 from ..training.progress import Progress
-from ..training.step import train_step
-from .classifier import METHODS, POOLINGS, GPTClassifier, set_trainable
+from ..training.step import TrainingInterrupted, check_finite, train_step
+from .classifier import LORA_TARGETS, METHODS, POOLINGS, GPTClassifier, set_trainable
 from .data import bucketed_minibatches, encode_texts, pad_batch
+from .lora import lora_state_dict
 
 DEFAULT_LR = {"head": 2e-2, "last-block": 1e-3, "full": 5e-4, "lora": 3e-3}  # per method: what trains sets the scale
 
@@ -49,9 +50,15 @@ class FinetuneConfig:
     weight_decay: float = option(0.01, "AdamW's decoupled weight decay (matrices only)")
     pooling: str = option("mean", "the text's summary: the mean over real tokens, or the last token", choices=POOLINGS)
     last_n: int = option(1, "blocks trained by --method last-block")
+    lora_rank: int = option(4, "rank r of the LoRA adapters (--method lora)")
+    lora_alpha: float = option(8.0, "LoRA's alpha: the update is scaled by alpha / r (--method lora)")
+    lora_targets: str = option(",".join(LORA_TARGETS), "comma-separated name patterns of the Linears that get adapters "
+                               "(--method lora)")
     train_limit: int | None = option(None, "use only this many labelled training examples")
     seed: int = option(0, "random seed (head, adapters, batches)")
     device: str = option("cpu", "cpu or cuda")
+    threads: int | None = option(None, "CPU threads for matrix products and fused kernels (default: OPENBLAS_NUM_THREADS "
+                                 "if set, else every core)")
     out_dir: str | None = option(None, "folder for model.npz, metrics.json and plots (default: runs/finetune/TASK-METHOD)",
                                  flag="--out")
     progress: bool = option(True, "show a progress bar")
@@ -60,12 +67,18 @@ class FinetuneConfig:
         check_choice(self, "task")
         check_choice(self, "method")
         check_choice(self, "pooling")
-        check_at_least(self, 1, "epochs", "batch_size", "max_len", "last_n")
+        check_at_least(self, 1, "epochs", "batch_size", "max_len", "last_n", "lora_rank")
         check_at_least(self, 0, "seed")
+        check_at_least(self, 1, "threads")
         if self.train_limit is not None and self.train_limit < 2:
             raise ValueError(f"{named(self, 'train_limit')} must be at least 2, one example per class, got {self.train_limit}")
-        if self.lr is not None and not self.lr > 0:
+        if self.lr is not None and not 0 < self.lr < float("inf"):
             raise ValueError(f"{named(self, 'lr')} must be a positive number, got {self.lr}")
+        check_range(self, "weight_decay", 0)
+        if not self.lora_alpha > 0:
+            raise ValueError(f"{named(self, 'lora_alpha')} must be a positive number, got {self.lora_alpha}")
+        if not [p for p in self.lora_targets.split(",") if p.strip()]:
+            raise ValueError(f"{named(self, 'lora_targets')} names no layer; give patterns such as '*.attn.c_attn'")
 
     def default_out_dir(self) -> str:
         """Where the CLI saves a run when ``--out`` is not given."""
@@ -110,9 +123,13 @@ def build_classifier(config: FinetuneConfig, num_classes: int):
 def train_classifier(config: FinetuneConfig, log=print) -> dict:
     """Fine-tune, evaluate on the test split, save; returns the metrics dict (also as JSON)."""
     keep_freed_memory()
+    set_threads(config.threads)
+    if config.out_dir:
+        check_output_folder(config.out_dir, named(config, "out_dir"))  # before training: no result is lost to it
     task = load_task(config.task)
     model, tokenizer = build_classifier(config, task.num_classes)
-    trainable = set_trainable(model, config.method, config.last_n)
+    targets = [pattern.strip() for pattern in config.lora_targets.split(",") if pattern.strip()]
+    trainable = set_trainable(model, config.method, config.last_n, config.lora_rank, config.lora_alpha, targets)
     model.to(config.device)  # after set_trainable: the adapters were drawn on the CPU (see build_classifier)
     rng = numpy.random.default_rng(config.seed)
     texts, labels = list(task.train.texts), numpy.asarray(task.train.labels)
@@ -133,15 +150,21 @@ def train_classifier(config: FinetuneConfig, log=print) -> dict:
     t0 = time.perf_counter()
     progress = Progress(total, f"{config.task}/{config.method}", config.progress, log=log)
     best_accuracy, best_state, history, step = -1.0, None, [], 0
+    nothing_saved = "nothing is saved: fine-tuning writes its files at the end of the run"
     for epoch in range(config.epochs):
         model.train()
-        for idx in bucketed_minibatches([len(e) for e in encoded], config.batch_size, rng):
-            ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
-            batch = (ids, mask, labels[idx])  # host arrays: checked there, then copied to the device
-            loss = train_step(model, batch, classification_loss, optimizer, scheduler, grad_clip=1.0)
-            step += 1
-            shown_loss = {"loss": f"{float(loss.data):.4f}"} if step % 10 == 0 else {}  # a host sync: not every step
-            progress.update(1, **shown_loss)
+        try:
+            for idx in bucketed_minibatches([len(e) for e in encoded], config.batch_size, rng):
+                ids, mask = pad_batch([encoded[i] for i in idx], tokenizer.pad_id or 0)
+                batch = (ids, mask, labels[idx])  # host arrays: checked there, then copied to the device
+                loss = train_step(model, batch, classification_loss, optimizer, scheduler, grad_clip=1.0)
+                step += 1
+                if step % 10 == 0 or step == total:  # a host sync: not every step
+                    check_finite([float(loss.data)], step - 1, lr, nothing_saved)
+                    progress.update(10 if step % 10 == 0 else step % 10, loss=f"{float(loss.data):.4f}")
+        except KeyboardInterrupt:
+            progress.close()
+            raise TrainingInterrupted(f"interrupted in epoch {epoch + 1}, step {step}; {nothing_saved}") from None
         val_predictions = predict(model, tokenizer, task.val.texts, config.device, max_len=max_len)
         val_accuracy = metrics.accuracy(task.val.labels, val_predictions)
         history.append({"epoch": epoch + 1, "val_accuracy": val_accuracy})
@@ -164,20 +187,30 @@ def train_classifier(config: FinetuneConfig, log=print) -> dict:
         "report": report, "history": history, "config": asdict(config),
     }
     result["text_report"] = metrics.classification_report(task.test.labels, y_pred, class_names=task.class_names)
-    if config.out_dir:
-        _save(config, model, tokenizer, task, y_pred, result)
+    result["saved"] = save_run(config, model, tokenizer, task, y_pred, result) if config.out_dir else []
     result["model"], result["tokenizer"] = model, tokenizer
     return result
 
 
-def _save(config, model, tokenizer, task, y_pred, result) -> None:
+def save_run(config, model, tokenizer, task, y_pred, result) -> list[Path]:
+    """Write the run's files into ``config.out_dir``; returns the paths written.
+
+    ``model.npz``: the whole classifier (``load_checkpoint`` reads it). ``adapters.npz`` (LoRA
+    only): just the adapters and the head, a few percent of the model, with the base checkpoint
+    named in its metadata. ``metrics.json``; ``confusion_matrix.png`` where matplotlib is installed.
+    """
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meta = {"kind": "classifier", "model_config": model.gpt.config.to_dict(), "tokenizer": tokenizer.to_json(),
             "class_names": task.class_names, "finetune_config": asdict(config)}
-    save_checkpoint(out / "model.npz", model.state_dict(), meta)
-    summary = {k: v for k, v in result.items() if k not in ("model", "tokenizer")}
+    written = [save_checkpoint(out / "model.npz", model.state_dict(), meta)]
+    if config.method == "lora":
+        adapters = {**lora_state_dict(model), **{f"head.{name}": p.data for name, p in model.head.named_parameters()}}
+        adapter_meta = {**meta, "kind": "lora-adapters", "base_checkpoint": str(config.checkpoint or data_path(BPE_CHECKPOINT))}
+        written.append(save_checkpoint(out / "adapters.npz", adapters, adapter_meta))
+    summary = {k: v for k, v in result.items() if k not in ("model", "tokenizer", "saved")}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    written.append(out / "metrics.json")
     cm = metrics.confusion_matrix(task.test.labels, y_pred, num_classes=task.num_classes)
     fig = metrics.plot_confusion_matrix(cm, task.class_names, path=out / "confusion_matrix.png",
                                         title=f"{config.task} / {config.method}: test split")
@@ -185,3 +218,5 @@ def _save(config, model, tokenizer, task, y_pred, result) -> None:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+        written.append(out / "confusion_matrix.png")
+    return written

@@ -23,7 +23,7 @@ from ..models.gpt import GPT, GPTConfig, load_pretrained
 from ..optim import AdamW, WarmupCosine, weight_decay_groups
 from ..paths import BPE_CHECKPOINT, data_path
 from ..training.progress import Progress
-from ..training.step import next_token_loss, train_step
+from ..training.step import check_finite, next_token_loss, train_step
 from .data import minibatches, sft_batch, sft_example, sft_prompt
 
 TASK_WORD = {"sentiment": "Sentiment", "spam": "Label"}
@@ -87,11 +87,14 @@ def sft(task_name: str = "sentiment", checkpoint=None, from_scratch: bool = Fals
     t0 = time.perf_counter()
     bar = Progress(total, f"SFT {task_name}", progress, log=log)
     model.train()
+    step = 0
     for _ in range(epochs):
         for idx in minibatches(len(examples), batch_size, rng):
             ids, targets, _ = sft_batch([examples[i] for i in idx], tokenizer.pad_id or 0)
-            train_step(model, (ids, targets), next_token_loss, optimizer, scheduler, grad_clip=1.0)  # host arrays
+            loss = train_step(model, (ids, targets), next_token_loss, optimizer, scheduler, grad_clip=1.0)  # host arrays
+            step += 1
             bar.update(1)
+        check_finite([float(loss.data)], step - 1, lr, "nothing was saved (SFT returns the model)")  # once an epoch
     bar.close()
     seconds = time.perf_counter() - t0
     test_texts, test_labels = list(task.test.texts), numpy.asarray(task.test.labels)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function, Tensor, ops, where
-from ..backend import backend_of, get_backend
+from ..backend import backend_of
 from ..backend.kernels import fused
+from .arguments import floating_tensor
 
 
 class ReLU(Function):
@@ -61,23 +62,6 @@ class Sigmoid(Function):
         return d_x
 
 
-CHUNK_ELEMENTS = 1 << 16  # 64K numbers: 256 KB of float32 per array, a few of them fit in L2
-
-
-def chunks(xp, size: int) -> list:
-    """Slices of at most CHUNK_ELEMENTS numbers each, covering a flat array of ``size``.
-
-    A chain of element-wise passes (x², then ·k, then tanh, ...) over a big array reads and
-    writes it from main memory once per pass. Run block by block on the CPU, each block stays
-    in cache for the whole chain (the gain is in ``benchmarks/README.md``). On a GPU every extra
-    pass is a kernel launch, so there it is one block (the same code path).
-    """
-    if xp is not get_backend("cpu").xp or size <= CHUNK_ELEMENTS:
-        return [slice(0, size)]
-    return [slice(i, min(i + CHUNK_ELEMENTS, size)) for i in range(0, size, CHUNK_ELEMENTS)]
-
-
-
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)  # Python floats: they keep float32 arrays float32
 _GELU_CUBIC = 0.044715
 _SQRT_HALF = math.sqrt(0.5)
@@ -87,51 +71,31 @@ _ONE_OVER_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 class GELUTanh(Function):
     """GPT-2's gelu: y = ½ x (1 + t),  t = tanh(u),  u = c (x + k x³),  c = √(2/π), k = 0.044715.
 
-    dy/dx = ½ (1 + t) + ½ x (1 - t²) du/dx,   du/dx = c (1 + 3k x²).
+    dy/dx = ½ (1 + t) + ½ x (1 - t²) du/dx,   du/dx = c (1 + 3k x²)
 
-    Forward computes the derivative too and keeps only it (backward is then one multiply,
-    and x and t need not be kept). With h = ½ (1 + t), so that y = x h and 1 - t² = 4 h (1 - h),
-    and a = c (1 + k x²) (so u = a x and du/dx = 3a - 2c):
-
-        dy/dx = h + 2 y (1 - h)(3a - 2c) = 1 - (1 - h)(1 - A),   A = y (6a - 4c).
+    (the product rule on ½ x · (1 + t), then the chain rule through tanh and u). The plain
+    lines below are the formula, one NumPy pass per step; the fused kernel (CPU with Numba, or
+    GPU) does the same arithmetic in one pass, and backward recomputes t from x.
     """
 
     def forward(self, x):
-        kernel = fused("gelu_tanh_forward", x)  # on a GPU: one pass; backward recomputes t from x
+        kernel = fused("gelu_tanh_forward", x)
         if kernel is not None:
             self.x, self.backward_kernel = x, fused("gelu_tanh_backward", x)
             return kernel(x)
         self.backward_kernel = None
-        xp = self.xp
-        flat = x.reshape(-1)  # element-wise: any shape will do; done in cache-sized blocks
-        y, dy_dx = xp.empty(flat.shape, dtype=x.dtype), xp.empty(flat.shape, dtype=x.dtype)
-        blocks = chunks(xp, flat.shape[0])
-        buffer = xp.empty(blocks[0].stop, dtype=x.dtype)
-        for chunk in blocks:  # each block stays in cache through every pass
-            x_c, y_c, h = flat[chunk], y[chunk], dy_dx[chunk]
-            a = buffer[: x_c.shape[0]]
-            xp.multiply(x_c, x_c, out=a)
-            a *= _GELU_CUBIC * _SQRT_2_OVER_PI
-            a += _SQRT_2_OVER_PI  # a = c (1 + k x²)
-            xp.multiply(a, x_c, out=h)  # u
-            xp.tanh(h, out=h)
-            h *= 0.5
-            h += 0.5  # h = ½ (1 + t)
-            xp.multiply(h, x_c, out=y_c)
-            a *= 6
-            a -= 4 * _SQRT_2_OVER_PI
-            a *= y_c  # A
-            xp.subtract(1, a, out=a)
-            xp.subtract(1, h, out=h)
-            h *= a
-            xp.subtract(1, h, out=h)  # dy/dx = 1 - (1 - h)(1 - A)
-        self.dy_dx = dy_dx.reshape(x.shape)
-        return y.reshape(x.shape)
+        u = _SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)
+        t = self.xp.tanh(u)
+        self.x, self.t = x, t
+        return 0.5 * x * (1 + t)
 
     def backward(self, d_y):
         if self.backward_kernel is not None:  # the fused forward ran
             return self.backward_kernel(self.x, d_y)
-        return d_y * self.dy_dx
+        x, t = self.x, self.t
+        du_dx = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+        dy_dx = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx
+        return d_y * dy_dx
 
 
 class GELUErf(Function):
@@ -160,25 +124,30 @@ class GELUErf(Function):
 
 
 def relu(x: Tensor) -> Tensor:
+    x = floating_tensor(x, "relu", "x")
     return ReLU.apply(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    x = floating_tensor(x, "leaky_relu", "x")
     return LeakyReLU.apply(x, negative_slope=float(negative_slope))
 
 
 def tanh(x: Tensor) -> Tensor:
     """tanh, the engine's primitive (``ops.Tanh``: dy/dx = 1 - y²); stable for any x."""
+    x = floating_tensor(x, "tanh", "x")
     return ops.Tanh.apply(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    x = floating_tensor(x, "sigmoid", "x")
     return Sigmoid.apply(x)
 
 
 def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
     """The Gaussian error linear unit. ``approximate="tanh"`` is GPT-2's tanh approximation
     (the default here, unlike PyTorch); ``"none"`` is the exact x Φ(x), via erf."""
+    x = floating_tensor(x, "gelu", "x")
     if approximate == "tanh":
         return GELUTanh.apply(x)
     if approximate == "none":

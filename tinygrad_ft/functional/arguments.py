@@ -44,3 +44,14 @@ def mask_array(mask, device: str, what: str):
     if mask.dtype.kind not in "biu":
         raise TypeError(f"{what} must be bool or integer (1 = keep, 0 = mask), got dtype {mask.dtype}")
     return mask if mask.dtype.kind == "b" else mask != 0
+
+
+def floating_tensor(x, op: str, name: str = "x") -> Tensor:
+    """``x`` itself if it is a floating-point Tensor; otherwise a TypeError that names the op, the
+    argument and the fix (a list or an integer tensor fails here, not deep inside NumPy)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__} (make one with tinygrad_ft.tensor(...))")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be a floating-point tensor, got {x.dtype} "
+                        f"(convert it first: {name}.to(dtype='float32'))")
+    return x

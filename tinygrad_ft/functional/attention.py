@@ -1,7 +1,8 @@
 """Scaled dot-product attention as one op, its backward derived by hand through the softmax.
 
 For each query row: S = q Kᵀ / √D scores every key, P = softmax(S) over the keys that may be
-seen, and the output is O = P V, a weighted average of the value rows.
+seen, and the output is O = P V, a weighted average of the value rows. While training, GPT-2
+drops attention probabilities (``dropout_p``): O = (P ⊙ M / (1 - p)) V with a random 0/1 mask M.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from ..autograd import Function, Tensor, where
 from ..autograd.ops import unbroadcast
 from ..backend import asarray, get_backend
 from .arguments import mask_array
+from .dropout import keep_mask
 from .softmax import softmax_composed
 
 _causal_bias_cache: dict = {}
@@ -45,6 +47,13 @@ class ScaledDotProductAttention(Function):
     and rowsum(dP ⊙ P)ᵢ = Σⱼ Σ_d Gᵢ_d Vⱼ_d Pᵢⱼ = Σ_d Gᵢ_d Oᵢ_d = rowsum(G ⊙ O): (Tq, Dv)
     numbers to multiply instead of (Tq, Tk).
 
+    With dropout on the probabilities, O = P' V where P' = P ⊙ M / (1 - p) (M a fixed random
+    0/1 mask, drawn in the forward pass and kept). Then dV = P'ᵀ G, dP' = G Vᵀ, and
+    dP = dP' ⊙ M / (1 - p). The row sum above still costs (Tq, Dv) numbers: dP ⊙ P = dP' ⊙ P',
+    so rowsum(dP ⊙ P) = rowsum(dP' ⊙ P') = rowsum(G ⊙ P' V) = rowsum(G ⊙ O). Hence
+
+        dS = P ⊙ (dP' ⊙ M / (1 - p) - rowsum(G ⊙ O))
+
     A masked score is -inf, so its P is exactly 0 and no gradient flows through it. A query
     whose keys are all masked gets P = 0 for the whole row: output 0 and gradient 0 (the max
     used for stability is then -inf; it is replaced by a finite number, and the row sum 0 by 1,
@@ -55,8 +64,8 @@ class ScaledDotProductAttention(Function):
     last axes; the matmuls take the transposes as free views.
     """
 
-    def forward(self, q, k, v, bias=None):
-        return self._attend(q, k, v, bias, self.xp.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype))
+    def forward(self, q, k, v, bias=None, dropout_p=0.0):
+        return self._attend(q, k, v, bias, self.xp.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype), dropout_p)
 
     def backward(self, d_out):
         xp, q, k, v = self.xp, self.q, self.k, self.v
@@ -64,8 +73,9 @@ class ScaledDotProductAttention(Function):
                                                  for t, needs in zip((q, k, v), self.needs_input_grad)), broadcast=True)
         return d_q, d_k, d_v, None
 
-    def _attend(self, q, k, v, bias, out):
-        """O = softmax(Q Kᵀ/√D + bias) V written into ``out`` (any strides); saves what backward needs."""
+    def _attend(self, q, k, v, bias, out, dropout_p=0.0):
+        """O = softmax(Q Kᵀ/√D + bias) V written into ``out`` (any strides); saves what backward needs.
+        With ``dropout_p`` > 0 the probabilities are dropped (and rescaled) before multiplying V."""
         xp = self.xp
         self.scale = 1 / math.sqrt(q.shape[-1])  # a Python float: keeps float32 float32
         scaled_q = q * self.scale  # (..., Tq, D): scaling q is fewer numbers than scaling S
@@ -82,25 +92,40 @@ class ScaledDotProductAttention(Function):
             xp.maximum(key_sum, 1, out=key_sum)
         xp.reciprocal(key_sum, out=key_sum)
         probs_t *= key_sum
-        xp.matmul(xp.swapaxes(probs_t, -1, -2), v, out=out)  # P V, (..., Tq, Dv)
+        self.keep_t = None
+        if dropout_p:  # P' = P ⊙ M / (1 - p); P itself is kept for the backward
+            self.keep_t, self.keep_scale = keep_mask(q, probs_t.shape, probs_t.dtype, dropout_p), 1 / (1 - dropout_p)
+            xp.matmul(xp.swapaxes(self._dropped(probs_t), -1, -2), v, out=out)  # P' V, (..., Tq, Dv)
+        else:
+            xp.matmul(xp.swapaxes(probs_t, -1, -2), v, out=out)  # P V, (..., Tq, Dv)
         self.q, self.k, self.v, self.probs_t, self.out = q, k, v, probs_t, out
         return out
+
+    def _dropped(self, probs_t):
+        """P'ᵀ = Pᵀ ⊙ Mᵀ / (1 - p), a new array."""
+        dropped_t = probs_t * self.keep_t
+        dropped_t *= self.keep_scale
+        return dropped_t
 
     def _gradients(self, d_out, d_q, d_k, d_v, broadcast=False):
         """dQ, dK, dV into the given arrays (None: not needed). With ``broadcast``, an input that
         was broadcast gets its gradient summed back (then a new array, not the one given)."""
         xp, q, k, v, probs_t = self.xp, self.q, self.k, self.v, self.probs_t
         fits = lambda t, shape: not broadcast or tuple(shape) == tuple(t.shape)  # noqa: E731
-        if d_v is not None:  # Pᵀ G
+        if d_v is not None:  # Pᵀ G (P'ᵀ G with dropout)
+            weights_t = probs_t if self.keep_t is None else self._dropped(probs_t)
             if fits(v, d_out.shape[:-2] + v.shape[-2:]):
-                d_v = xp.matmul(probs_t, d_out, out=d_v)
+                d_v = xp.matmul(weights_t, d_out, out=d_v)
             else:
-                d_v = unbroadcast(xp.matmul(probs_t, d_out), v.shape)
+                d_v = unbroadcast(xp.matmul(weights_t, d_out), v.shape)
         if d_q is None and d_k is None:
             return None, None, d_v
         scaled_d_out = d_out * self.scale  # the 1/√D of dQ and dK, applied to the smaller G
         row_dot = xp.einsum("...qd,...qd->...q", scaled_d_out, self.out)  # rowsum(G ⊙ O)/√D, (..., Tq)
         d_scores_t = xp.matmul(v, xp.swapaxes(scaled_d_out, -1, -2))  # dPᵀ/√D = V Gᵀ/√D, then dSᵀ/√D in place
+        if self.keep_t is not None:  # that was dP'ᵀ/√D: dPᵀ = dP'ᵀ ⊙ Mᵀ / (1 - p)
+            d_scores_t *= self.keep_t
+            d_scores_t *= self.keep_scale
         d_scores_t -= row_dot[..., None, :]
         d_scores_t *= probs_t
         if d_q is not None:
@@ -132,12 +157,12 @@ class PackedSelfAttention(ScaledDotProductAttention):
     copies, no zero-filled arrays per head, no sum of three gradients.
     """
 
-    def forward(self, qkv, bias=None, num_heads=1):
+    def forward(self, qkv, bias=None, num_heads=1, dropout_p=0.0):
         batch, time, width = qkv.shape
         self.num_heads, self.head_dim = num_heads, width // (3 * num_heads)
         q, k, v = self._heads(qkv)
         out = self.xp.empty((batch, time, num_heads, self.head_dim), dtype=qkv.dtype)
-        self._attend(q, k, v, bias, out.transpose(0, 2, 1, 3))
+        self._attend(q, k, v, bias, out.transpose(0, 2, 1, 3), dropout_p)
         return out.reshape(batch, time, width // 3)
 
     def backward(self, d_out):
@@ -154,7 +179,8 @@ class PackedSelfAttention(ScaledDotProductAttention):
         return tuple(split[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
 
 
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = False, attention_mask=None) -> Tensor:
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = False, attention_mask=None,
+                                 dropout_p: float = 0.0, training: bool = True) -> Tensor:
     """softmax(q kᵀ / √D) v over the keys each query may see.
 
     q (B, H, Tq, D), k (B, H, Tk, D), v (B, H, Tk, Dv) → (B, H, Tq, Dv); any number of leading
@@ -163,9 +189,13 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool =
     - ``causal``: query i sees keys j ≤ i + (Tk - Tq), never the future (with Tq = Tk: j ≤ i).
     - ``attention_mask`` (B, Tk), bool or 0/1, array or Tensor: True/1 is a real token to
       attend to, False/0 is padding that no query sees.
+    - ``dropout_p``: while ``training``, each attention probability is dropped with this
+      probability and the rest scaled by 1/(1 - p) (GPT-2's ``attn_pdrop``); the mask comes
+      from the device's seeded generator (``tinygrad_ft.manual_seed``).
 
     A query that can see no key at all (every key padding) gets output 0 and gradient 0.
     """
+    dropout_p = attention_dropout(dropout_p, training, "scaled_dot_product_attention")
     num_queries, num_keys = q.shape[-2], k.shape[-2]
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(
@@ -185,16 +215,19 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool =
         padding[~mask] = -math.inf
         padding = padding.reshape(mask.shape[0], *(1,) * (q.ndim - 3), num_keys, 1)  # (B, 1.., Tk, 1)
         bias = padding if bias is None else padding + bias  # (B, 1.., Tk, Tq): small, added once
-    return ScaledDotProductAttention.apply(q, k, v, bias)
+    return ScaledDotProductAttention.apply(q, k, v, bias, dropout_p=dropout_p)
 
 
-def packed_self_attention(qkv: Tensor, num_heads: int, causal: bool = False, attention_mask=None) -> Tensor:
+def packed_self_attention(qkv: Tensor, num_heads: int, causal: bool = False, attention_mask=None, dropout_p: float = 0.0,
+                          training: bool = True) -> Tensor:
     """Multi-head self-attention from a packed projection: qkv (B, T, 3C), the queries, keys
     and values side by side (each C = num_heads · D wide, head h at columns h·D..(h+1)·D) →
     (B, T, C), the heads' outputs side by side. The same as splitting qkv into heads of
     shape (B, H, T, D), ``scaled_dot_product_attention`` on them, and merging the heads back,
-    as one op (no copies between the steps). ``causal`` and ``attention_mask`` (B, T) as there.
+    as one op (no copies between the steps). ``causal``, ``attention_mask`` (B, T), ``dropout_p``
+    and ``training`` as there.
     """
+    dropout_p = attention_dropout(dropout_p, training, "packed_self_attention")
     if qkv.ndim != 3 or qkv.shape[-1] % (3 * num_heads):
         raise ValueError("packed_self_attention: expected qkv of shape (batch, time, 3 * C) with C divisible by "
                          f"num_heads={num_heads}, got {qkv.shape}")
@@ -210,14 +243,24 @@ def packed_self_attention(qkv: Tensor, num_heads: int, causal: bool = False, att
         padding[~mask] = -math.inf
         padding = padding.reshape(mask.shape[0], 1, time, 1)  # (B, 1, Tk, 1)
         bias = padding if bias is None else padding + bias
-    return PackedSelfAttention.apply(qkv, bias, num_heads=num_heads)
+    return PackedSelfAttention.apply(qkv, bias, num_heads=num_heads, dropout_p=dropout_p)
+
+
+def attention_dropout(p, training: bool, op: str) -> float:
+    """The drop probability the op applies: ``p`` while training, 0 otherwise (checked to be in [0, 1))."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise ValueError(f"{op}: dropout_p is the probability of dropping an attention weight and must be in [0, 1), "
+                         f"got {p!r}")
+    return float(p) if training else 0.0
 
 # ---- composed from primitive ops: the reference the op above is checked against ----------------
 
 
-def scaled_dot_product_attention_composed(q: Tensor, k: Tensor, v: Tensor, causal=False, attention_mask=None) -> Tensor:
+def scaled_dot_product_attention_composed(q: Tensor, k: Tensor, v: Tensor, causal=False, attention_mask=None, keep=None,
+                                          dropout_p: float = 0.0) -> Tensor:
     """softmax_composed(q kᵀ/√D) v, masked scores set to -1e9 (e^{-1e9} is exactly 0 in float64, so
-    this agrees with the fused op wherever a query sees at least one key)."""
+    this agrees with the fused op wherever a query sees at least one key). With a 0/1 ``keep``
+    mask (..., Tq, Tk), the probabilities are dropped as the fused op's ``dropout_p`` does."""
     xp = q.xp
     num_queries, num_keys = q.shape[-2], k.shape[-2]
     scores = q @ k.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
@@ -228,4 +271,7 @@ def scaled_dot_product_attention_composed(q: Tensor, k: Tensor, v: Tensor, causa
         mask = attention_mask.data if isinstance(attention_mask, Tensor) else asarray(attention_mask, q.device)
         visible = visible & (mask != 0).reshape(mask.shape[0], *(1,) * (q.ndim - 3), 1, num_keys)
     scores = where(visible, scores, -1e9)
-    return softmax_composed(scores, axis=-1) @ v
+    probs = softmax_composed(scores, axis=-1)
+    if keep is not None:
+        probs = probs * Tensor.wrap(asarray(keep, q.device, q.dtype), q.device) / (1 - dropout_p)
+    return probs @ v

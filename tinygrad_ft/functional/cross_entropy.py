@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..autograd import Function, Tensor, where
 from ..backend import asarray
 from ..backend.kernels import fused
-from .arguments import checked_indices
+from .arguments import checked_indices, floating_tensor
 from .reduction import check_reduction, loss_scale, reduce, reduce_composed
 from .softmax import log_softmax_composed
 
@@ -102,6 +102,7 @@ def cross_entropy(
     A target outside 0..C-1 (other than ``ignore_index``) raises ValueError naming it (checked
     on the host when the targets come from there: see ``checked_indices``).
     """
+    logits = floating_tensor(logits, "cross_entropy", "logits")
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")

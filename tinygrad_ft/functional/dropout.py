@@ -15,7 +15,7 @@ class Dropout(Function):
     """
 
     def forward(self, x, p=0.1):
-        self.keep = backend_of(x).random(x.shape, x.dtype) >= p  # bool: 1 byte per element
+        self.keep = keep_mask(x, x.shape, x.dtype, p)  # bool: 1 byte per element
         self.scale = 1 / (1 - p)
         y = x * self.keep
         y *= self.scale
@@ -25,6 +25,14 @@ class Dropout(Function):
         d_x = d_y * self.keep
         d_x *= self.scale
         return d_x
+
+
+def keep_mask(like, shape, dtype, p: float):
+    """A random bool mask of ``shape`` on the device of the array ``like``: each element True
+    (kept) with probability 1 - p, drawn from that device's seeded generator. Dropout and the
+    attention op's dropout draw their masks here, so a test can draw the same mask again after
+    the same ``tinygrad_ft.manual_seed``."""
+    return backend_of(like).random(shape, dtype) >= p
 
 
 def dropout(x: Tensor, p: float = 0.1, training: bool = True) -> Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
+from .arguments import floating_tensor
 
 
 class Linear(Function):
@@ -46,6 +47,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Note the weight is (in, out), the transpose of PyTorch's ``nn.Linear.weight``.
     """
+    x = floating_tensor(x, "linear", "x")
+    weight = floating_tensor(weight, "linear", "weight")
     if bias is None:
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..autograd import Function, Tensor
 from ..autograd.ops import unbroadcast
 from .activations import sigmoid_composed
-from .arguments import as_tensor
+from .arguments import as_tensor, floating_tensor
 from .reduction import check_reduction, loss_scale, reduce, reduce_composed
 
 
@@ -114,10 +114,11 @@ def binary_cross_entropy(probs: Tensor, targets, reduction: str = "mean") -> Ten
 
     Prefer ``binary_cross_entropy_with_logits`` on the logits: it is stable where σ saturates.
     """
+    probs = floating_tensor(probs, "binary_cross_entropy", "probs")
     check_reduction(reduction)
     targets = as_tensor(targets, probs)
     _check_same_shape("binary_cross_entropy", probs, targets)
-    outside = (probs.data < 0) | (probs.data > 1)
+    outside = ~((probs.data >= 0) & (probs.data <= 1))  # NaN is outside too
     if bool(outside.any()):
         raise ValueError(
             f"binary_cross_entropy: probs must lie in [0, 1], but one is {float(probs.data[outside][0])}; "
@@ -128,6 +129,7 @@ def binary_cross_entropy(probs: Tensor, targets, reduction: str = "mean") -> Ten
 
 def binary_cross_entropy_with_logits(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of σ(logits) against ``targets`` (same shape), stable for any logits."""
+    logits = floating_tensor(logits, "binary_cross_entropy_with_logits", "logits")
     check_reduction(reduction)
     targets = as_tensor(targets, logits)
     _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
@@ -136,9 +138,14 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets, reduction: str = "
 
 def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
     """The squared error (pred - target)², averaged ("mean"), summed ("sum") or not ("none").
-    ``pred`` and ``target`` broadcast against each other, as in PyTorch."""
+
+    ``pred`` and ``target`` must have the same shape: a (4, 1) prediction against (4,) targets
+    would broadcast to (4, 4) and average the wrong 16 differences (PyTorch only warns)."""
+    pred = floating_tensor(pred, "mse_loss", "pred")
     check_reduction(reduction)
-    return MSELoss.apply(pred, as_tensor(target, pred), reduction=reduction)
+    target = as_tensor(target, pred)
+    _check_same_shape("mse_loss", pred, target)
+    return MSELoss.apply(pred, target, reduction=reduction)
 
 # ---- composed from primitive ops: the reference the op above is checked against ----------------
 

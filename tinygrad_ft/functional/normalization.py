@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..backend.kernels import fused
+from .arguments import floating_tensor
 
 
 class LayerNorm(Function):
@@ -73,6 +74,7 @@ class LayerNorm(Function):
 def layer_norm(x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise each row of ``x`` over its last axis to mean 0 and variance 1, then scale by
     ``weight`` (C,) and shift by ``bias`` (C,) (either may be None)."""
+    x = floating_tensor(x, "layer_norm", "x")
     num_features = x.shape[-1]
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != (num_features,):

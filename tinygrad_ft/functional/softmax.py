@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..backend.kernels import fused
+from .arguments import floating_tensor
 
 
 class Softmax(Function):
@@ -66,11 +67,13 @@ class LogSoftmax(Function):
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """The probabilities softmax(x) along ``axis`` (they are positive and sum to 1 there)."""
+    x = floating_tensor(x, "softmax", "x")
     return Softmax.apply(x, axis=axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log softmax(x) along ``axis``, computed without forming softmax(x) (no log of 0)."""
+    x = floating_tensor(x, "log_softmax", "x")
     return LogSoftmax.apply(x, axis=axis)
 
 # ---- composed from primitive ops: the reference the op above is checked against ----------------

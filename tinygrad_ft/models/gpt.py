@@ -16,8 +16,11 @@ from dataclasses import asdict, dataclass
 from .. import functional as F
 from .. import nn
 from ..autograd import Tensor
+from ..backend import asarray, is_array
 from ..nn.checkpoint import CheckpointError, load_checkpoint
 from ..tokenizers import Tokenizer
+
+DROPOUT_SITES = ("embd_pdrop", "attn_pdrop", "resid_pdrop")
 
 
 @dataclass
@@ -27,11 +30,23 @@ class GPTConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128
-    dropout: float = 0.0
+    dropout: float = 0.0  # while training; the rate of the three sites below unless they are given
     bias: bool = True  # biases in the Linear and LayerNorm layers
     tie_weights: bool = False  # share the token embedding with the language-model head
+    # GPT-2's three dropout sites (None: ``dropout``): the embeddings (token + position), the
+    # attention probabilities, and each block's two outputs into the residual stream
+    embd_pdrop: float | None = None
+    attn_pdrop: float | None = None
+    resid_pdrop: float | None = None
 
     def __post_init__(self):
+        for name in DROPOUT_SITES:
+            if getattr(self, name) is None:
+                setattr(self, name, self.dropout)
+        for name in ("dropout", *DROPOUT_SITES):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise ValueError(f"GPTConfig: {name} is a probability of dropping and must be in [0, 1), got {value!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -56,12 +71,14 @@ class Block(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.attn = nn.MultiHeadAttention(config.n_embd, config.n_head, causal=True, dropout=config.dropout, bias=config.bias)
+        self.attn = nn.MultiHeadAttention(config.n_embd, config.n_head, causal=True, dropout=config.resid_pdrop, bias=config.bias,
+                                          attn_dropout=config.attn_pdrop)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = nn.FeedForward(config.n_embd, 4 * config.n_embd, activation="gelu", dropout=config.dropout, bias=config.bias)
+        self.mlp = nn.FeedForward(config.n_embd, 4 * config.n_embd, activation="gelu", dropout=config.resid_pdrop,
+                                  bias=config.bias)
 
-    def forward(self, x: Tensor, attention_mask=None) -> Tensor:
-        x = x + self.attn(self.ln_1(x), attention_mask=attention_mask)
+    def forward(self, x: Tensor, attention_mask=None, cache=None) -> Tensor:
+        x = x + self.attn(self.ln_1(x), attention_mask=attention_mask, cache=cache)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -71,7 +88,7 @@ class GPT(nn.Module):
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)  # token embeddings (V, C)
         self.wpe = nn.Embedding(config.block_size, config.n_embd)  # position embeddings (block, C)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = nn.Dropout(config.embd_pdrop)
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = None if config.tie_weights else nn.Linear(config.n_embd, config.vocab_size, bias=False)
@@ -96,18 +113,47 @@ class GPT(nn.Module):
             elif name.endswith(".bias"):
                 nn.init.zeros_(p)
 
-    def hidden_states(self, ids, attention_mask=None) -> Tensor:
-        """The final-LayerNorm'd hidden state of every position: (B, T) ids → (B, T, C)."""
+    def kv_cache(self, capacity: int | None = None) -> nn.KVCache:
+        """An empty cache of keys and values for generation (``hidden_states(..., cache=)``),
+        room for ``capacity`` positions (default: block_size)."""
+        return nn.KVCache(self.config.n_layer, capacity or self.config.block_size)
+
+    def hidden_states(self, ids, attention_mask=None, position_ids=None, cache=None) -> Tensor:
+        """The final-LayerNorm'd hidden state of every position: (B, T) ids → (B, T, C).
+
+        ``position_ids`` (B, T): the position of each token (default 0..T-1, or after the cached
+        positions); a left-padded batch gives each row's first real token position 0.
+        ``cache`` (``kv_cache()``, under ``no_grad``): ids are only the new tokens, the keys and
+        values of the earlier ones come from the cache, and ``attention_mask`` covers them all."""
         ids = ids.data if isinstance(ids, Tensor) else ids
+        if not is_array(ids):  # nested lists of ids: a host array, checked and copied like any other
+            ids = asarray(ids, "cpu")
         if ids.ndim != 2:
             raise ValueError(f"GPT: expected token ids of shape (batch, time), got shape {tuple(ids.shape)}")
+        if 0 in ids.shape:
+            raise ValueError(f"GPT: expected at least one sequence of at least one token, got ids of shape {tuple(ids.shape)}")
         T = ids.shape[1]
         if T > self.config.block_size:
             raise ValueError(f"GPT: a sequence of {T} tokens is longer than block_size {self.config.block_size}")
-        # positions 0..T-1 look up the first T rows of wpe: a slice (no ids to check on the host)
-        x = self.drop(self.wte(ids) + self.wpe.weight[:T])
-        for block in self.blocks:
-            x = block(x, attention_mask=attention_mask)
+        past = 0 if cache is None else cache.length
+        if position_ids is None:
+            if past + T > self.config.block_size:
+                raise ValueError(f"GPT: {past} cached + {T} new tokens are more than block_size {self.config.block_size}")
+            # positions past..past+T-1 look up rows of wpe: a slice (no ids to check on the host)
+            positions = self.wpe.weight[past : past + T]
+        else:
+            position_ids = position_ids.data if isinstance(position_ids, Tensor) else position_ids
+            if not is_array(position_ids):  # nested lists: a host array, as ids
+                position_ids = asarray(position_ids, "cpu")
+            if tuple(position_ids.shape) != tuple(ids.shape):
+                raise ValueError(f"GPT: position_ids of shape {tuple(position_ids.shape)} do not fit ids of shape "
+                                 f"{tuple(ids.shape)}")
+            positions = self.wpe(position_ids)
+        x = self.drop(self.wte(ids) + positions)
+        for i, block in enumerate(self.blocks):
+            x = block(x, attention_mask=attention_mask, cache=None if cache is None else cache.layers[i])
+        if cache is not None:
+            cache.advance(T)
         return self.ln_f(x)
 
     def logits(self, hidden: Tensor) -> Tensor:
@@ -115,10 +161,11 @@ class GPT(nn.Module):
             return hidden @ self.wte.weight.T
         return self.lm_head(hidden)
 
-    def forward(self, ids, targets=None, attention_mask=None):
+    def forward(self, ids, targets=None, attention_mask=None, position_ids=None, cache=None):
         """Logits (B, T, vocab_size); with ``targets`` (B, T) also the mean cross-entropy loss
-        (targets equal to -100 are ignored: that is how fine-tuning masks the prompt)."""
-        logits = self.logits(self.hidden_states(ids, attention_mask))
+        (targets equal to -100 are ignored: that is how fine-tuning masks the prompt).
+        ``position_ids`` and ``cache`` as in ``hidden_states``."""
+        logits = self.logits(self.hidden_states(ids, attention_mask, position_ids, cache))
         if targets is None:
             return logits, None
         targets = targets.data if isinstance(targets, Tensor) else targets

@@ -9,13 +9,13 @@
 Files: ``parameter`` (Parameter), ``module`` (Module: finding parameters, state_dict,
 freezing, devices), ``containers`` (ModuleList, Sequential), ``init`` (initialisers),
 ``layers`` (Linear, Embedding, LayerNorm, Dropout), ``activations``, ``attention``
-(MultiHeadAttention), ``feedforward`` (FeedForward), ``checkpoint`` (a state dict, optimizer
+(MultiHeadAttention, and KVCache for generation), ``feedforward`` (FeedForward), ``checkpoint`` (a state dict, optimizer
 state and metadata in one ``.npz`` that loads without pickle, written atomically).
 """
 
 from . import init
 from .activations import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, get_activation
-from .attention import MultiHeadAttention
+from .attention import KVCache, LayerKV, MultiHeadAttention
 from .containers import ModuleList, Sequential
 from .feedforward import FeedForward
 from .layers import Dropout, Embedding, LayerNorm, Linear
@@ -28,6 +28,8 @@ __all__ = [
     "Embedding",
     "FeedForward",
     "IncompatibleKeys",
+    "KVCache",
+    "LayerKV",
     "LayerNorm",
     "LeakyReLU",
     "Linear",

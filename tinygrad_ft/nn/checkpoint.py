@@ -29,6 +29,52 @@ class CheckpointError(ValueError):
     """A file that is missing, not a checkpoint, or does not fit the model it is loaded into."""
 
 
+class OutputError(ValueError):
+    """An output folder that cannot be written: said before any work starts, so none is lost."""
+
+
+NAME_MAX = 255  # the longest file or folder name most file systems allow
+
+
+def check_output_folder(folder, what: str = "the output folder") -> Path:
+    """Make sure ``folder`` can hold a run's files, before the run starts; returns it as a Path.
+
+    Creates it (and its parents) if needed and writes and removes a probe file, so a path
+    that is a file, lies under a file, has a name too long for the file system, or is not
+    writable fails now, with ``what`` (e.g. the flag) in the message, not after training.
+    """
+    folder = Path(folder)
+    too_long = [part for part in folder.parts if len(part.encode()) > NAME_MAX]
+    if too_long:
+        raise OutputError(f"{what} {folder}: the name {too_long[0][:20]}... is {len(too_long[0].encode())} bytes long; "
+                          f"file systems allow {NAME_MAX}")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{what} {folder} is a file, not a folder; choose another path or remove the file")
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{what} {folder} lies under {parent}, which is a file, not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".tinygrad-ft-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"{what} {folder} cannot be written: {e.strerror or e}") from None
+    return folder
+
+
+def remove_stale_temporary(path) -> Path | None:
+    """Delete ``<path>.tmp`` left by a save that was killed mid-write (the checkpoint itself is
+    whole: saves write the temporary file, then rename it); returns the path removed, if any."""
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    if tmp.exists():
+        tmp.unlink()
+        return tmp
+    return None
+
+
 # ---- nested state (dicts, lists, numbers, arrays) <-> JSON skeleton + named arrays ---------
 
 
@@ -92,22 +138,18 @@ def load_checkpoint(path, device: str = "cpu") -> Checkpoint:
     """Read a checkpoint (no pickle) with its arrays put on ``device``."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"checkpoint {path} {'is a folder, not a file' if path.is_dir() else 'does not exist'}")
+    with open(path, "rb") as f:
+        start = f.read(4)
+    if start != b"PK\x03\x04":  # every .npz is a zip file, and every zip file starts so
+        raise CheckpointError(f"{path} is not a checkpoint: a checkpoint is an .npz (zip) file, and this file starts "
+                              f"with {start!r}" + (" (a text file?)" if start.isascii() else ""))
     try:
         with numpy.load(path, allow_pickle=False) as npz:
             files = {name: npz[name] for name in npz.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint (.npz): {e}") from e
-    if "__meta__" not in files:
-        raise CheckpointError(f"{path} is an .npz file but not a tinygrad_ft checkpoint (no __meta__ entry)")
-    try:
-        header = json.loads(files.pop("__meta__").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: its header (__meta__) is damaged: {e}") from e
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a tinygrad_ft checkpoint (format {header.get('format')!r})")
-    if header.get("version", 0) > VERSION:
-        raise CheckpointError(f"{path} was written by a newer tinygrad_ft (format version {header['version']} > {VERSION})")
+    header = _header(path, files.pop("__meta__", None))
     try:
         model_state = {name: asarray(files[f"model/{name}"], device) for name in header["model_keys"]}
         optimizer_state = _join(header["optimizer"], files, device) if header["optimizer"] is not None else None
@@ -115,6 +157,35 @@ def load_checkpoint(path, device: str = "cpu") -> Checkpoint:
     except KeyError as e:
         raise CheckpointError(f"{path} is damaged: its header names {e.args[0]!r}, which is not in the file") from e
     return Checkpoint(path, model_state, optimizer_state, meta)
+
+
+def _header(path: Path, raw) -> dict:
+    """The checked JSON header of a checkpoint from its ``__meta__`` bytes (None: there was none)."""
+    if raw is None:
+        raise CheckpointError(f"{path} is an .npz file but not a tinygrad_ft checkpoint (no __meta__ entry)")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: its header (__meta__) is damaged: {e}") from e
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a tinygrad_ft checkpoint (format {header.get('format')!r})")
+    if header.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path} was written by a newer tinygrad_ft (format version {header['version']} > {VERSION})")
+    return header
+
+
+def read_meta(path) -> dict:
+    """Only the ``meta`` of a checkpoint (the JSON given at save time), without reading its
+    arrays: what kind of checkpoint it is, its config, its tokenizer."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with numpy.load(path, allow_pickle=False) as npz:
+            raw = npz["__meta__"] if "__meta__" in npz.files else None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint (.npz): {e}") from e
+    return _header(path, raw)["meta"]
 
 
 def export_weights(source, target, note: str = "") -> Path:

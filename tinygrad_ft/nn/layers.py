@@ -15,6 +15,13 @@ from .module import Module
 from .parameter import Parameter
 
 
+def check_sizes(layer: str, **sizes) -> None:
+    """A ValueError naming the layer and the size if any size is not a positive integer."""
+    for name, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{layer}: {name} must be a positive integer, got {size!r}")
+
+
 def _check_last_axis(layer: Module, x, size: int, what: str) -> None:
     shape = tuple(x.shape)
     if not shape or shape[-1] != size:
@@ -31,6 +38,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: str = "cpu", dtype=None):
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features)
         self.weight = init.uniform_(Parameter.empty((in_features, out_features), device, dtype), -bound, bound)
@@ -50,6 +58,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, device: str = "cpu", dtype=None):
         super().__init__()
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = init.normal_(Parameter.empty((num_embeddings, embedding_dim), device, dtype))
 

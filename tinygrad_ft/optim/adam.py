@@ -35,7 +35,7 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"{type(self).__name__}: betas must each be in [0, 1), got {group['betas']}")
-        if group["eps"] < 0:
+        if not group["eps"] >= 0:
             raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {group['eps']}")
 
     def update(self, param, grad, state, group):

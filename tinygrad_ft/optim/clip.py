@@ -27,6 +27,8 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0):
     reason c is applied even when it is 1: deciding "is the norm too big?" on the host
     would cost a sync every step.
     """
+    if not max_norm >= 0:  # NaN fails this too
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0, got {max_norm}")
     params = [params] if isinstance(params, Tensor) else list(params)
     grads = [p for p in params if p.grad is not None]
     if not grads:

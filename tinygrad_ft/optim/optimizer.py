@@ -73,9 +73,9 @@ class Optimizer:
 
     def _check_hyperparameters(self, group: dict) -> None:
         """Refuse values that cannot be right (a negative learning rate, ...); subclasses add theirs."""
-        if group["lr"] < 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {group['lr']}")
-        if group.get("weight_decay", 0.0) < 0:
+        if not group["lr"] >= 0:  # NaN fails this too
+            raise ValueError(f"{type(self).__name__}: learning rate must be a number >= 0, got {group['lr']}")
+        if not group.get("weight_decay", 0.0) >= 0:
             raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {group['weight_decay']}")
 
     # ---- one training step ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tokenizers: text <-> token ids. Read ``base`` (the interface), ``char``, then ``bpe``.
+"""Tokenizers: text <-> token ids. Read ``base`` (the interface), ``char``, then ``bpe``; ``hf``
+wraps a tokenizer trained elsewhere (GPT-2's) with its own ids and special tokens.
 
 tok = build_tokenizer("char", text)        # or "bpe", vocab_size=512
 ids = tok.encode("To be, or not to be")
@@ -11,6 +12,7 @@ from __future__ import annotations
 from .base import Tokenizer
 from .bpe import EOT_TOKEN, PAD_TOKEN, BPETokenizer
 from .char import UNKNOWN_CHAR, CharTokenizer
+from .hf import HFTokenizer
 
 KINDS = ("char", "bpe")
 
@@ -45,6 +47,7 @@ __all__ = [
     "UNKNOWN_CHAR",
     "BPETokenizer",
     "CharTokenizer",
+    "HFTokenizer",
     "Tokenizer",
     "build_tokenizer",
     "load_tokenizer",

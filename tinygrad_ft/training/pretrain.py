@@ -18,16 +18,23 @@ from pathlib import Path
 import numpy  # host-side: the token stream and the batch sampler live on the host
 
 from ..autograd import no_grad
-from ..backend import get_backend, keep_freed_memory, manual_seed, to_numpy
+from ..backend import get_backend, keep_freed_memory, manual_seed, set_threads, to_numpy
 from ..datasets.text import get_batch, load_text, train_val_split
 from ..models.gpt import GPT, GPTConfig
-from ..nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..nn.checkpoint import (
+    CheckpointError,
+    check_output_folder,
+    load_checkpoint,
+    remove_stale_temporary,
+    save_checkpoint,
+)
 from ..optim import AdamW, WarmupCosine, weight_decay_groups
-from ..options import check_at_least, check_choice, named, option
+from ..options import check_at_least, check_choice, check_range, named, option
 from ..paths import SHAKESPEARE, shown
 from ..tokenizers import KINDS, Tokenizer, build_tokenizer
+from ..tokenizers.bpe import MIN_VOCAB_SIZE
 from .progress import Progress
-from .step import next_token_loss, train_step
+from .step import TrainingInterrupted, check_finite, next_token_loss, train_step
 
 
 @dataclass
@@ -47,6 +54,8 @@ class TrainConfig:
     eval_iters: int = option(20, "batches per loss estimate")
     seed: int = option(1337, "random seed (weights, batches, dropout)")
     device: str = option("cpu", "cpu or cuda")
+    threads: int | None = option(None, "CPU threads for matrix products and fused kernels (default: OPENBLAS_NUM_THREADS "
+                                 "if set, else every core)")
     tokenizer: str = option("char", "character-level or byte-pair tokens", choices=KINDS)
     bpe_vocab_size: int = option(512, "vocabulary size of the BPE tokenizer")
     data_path: str | None = option(None, f"a UTF-8 text file (default: {shown(SHAKESPEARE)})", flag="--data")
@@ -57,8 +66,16 @@ class TrainConfig:
         check_choice(self, "tokenizer")
         check_at_least(self, 1, "max_iters", "batch_size", "eval_interval", "eval_iters", "bpe_vocab_size")
         check_at_least(self, 0, "warmup_iters", "seed")
-        if not self.lr > 0:
+        check_at_least(self, 1, "threads")
+        if self.tokenizer == "bpe":
+            check_at_least(self, MIN_VOCAB_SIZE, "bpe_vocab_size")  # the specials and one token per byte
+        if not 0 < self.lr < float("inf"):
             raise ValueError(f"{named(self, 'lr')} must be a positive number, got {self.lr}")
+        check_range(self, "min_lr", 0, self.lr)
+        check_range(self, "beta1", 0, 1, high_open=True)
+        check_range(self, "beta2", 0, 1, high_open=True)
+        check_range(self, "weight_decay", 0)
+        check_range(self, "grad_clip", 0)
         if self.min_lr is None:
             self.min_lr = self.lr / 10
         if self.warmup_iters is None:
@@ -73,6 +90,7 @@ class TrainResult:
     checkpoint: Path
     history: dict = field(default_factory=dict)  # step, train_loss per step; evals
     seconds: float = 0.0
+    loss_curve: Path | None = None  # the plot, where matplotlib is installed
 
 
 def estimate_loss(model, data, config: TrainConfig, block_size: int, seed: int) -> float:
@@ -109,8 +127,12 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
     config = config or TrainConfig()
     model_config = model_config or GPTConfig()
     keep_freed_memory()
-    out_dir = Path(config.out_dir)
+    set_threads(config.threads)
+    out_dir = check_output_folder(config.out_dir, named(config, "out_dir"))  # before any work: none is lost to it
     checkpoint_path = out_dir / "checkpoint.npz"
+    stale = remove_stale_temporary(checkpoint_path)
+    if stale is not None:
+        log(f"removed {stale}, left by a save that was interrupted (the checkpoint beside it is whole)")
     text = load_text(config.data_path)
 
     state = None
@@ -127,6 +149,11 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
         model_config.vocab_size = tokenizer.vocab_size
 
     ids = numpy.asarray(tokenizer.encode(text), dtype=numpy.int64)
+    needed = 10 * (model_config.block_size + 1)  # the validation tenth must hold one window of block_size + 1
+    if len(ids) < needed:
+        raise ValueError(f"{named(config, 'data_path')}: the text {config.data_path or shown(SHAKESPEARE)} is {len(ids)} "
+                         f"tokens long; a model with block_size {model_config.block_size} needs at least {needed} "
+                         "(a tenth of them for validation)")
     train_ids, val_ids = train_val_split(ids, val_fraction=0.1)
     manual_seed(config.seed)
     model = GPT(model_config).to(config.device)
@@ -145,7 +172,15 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
     log(f"model: {model.num_parameters():,} parameters, {model_config}; tokenizer: {tokenizer}; "
         f"{len(train_ids):,} train / {len(val_ids):,} val tokens; device {config.device}")
 
+    saved_step = None  # the step of the last checkpoint this run wrote
+
+    def where_saved() -> str:
+        if saved_step is None:
+            return f"no checkpoint was written yet (the first is written at step {config.eval_interval})"
+        return f"the last good checkpoint is {checkpoint_path} (step {saved_step})"
+
     def save(step: int) -> None:
+        nonlocal saved_step
         device_rng = _device_rng_state(config.device)
         meta = {
             "kind": "pretrain",
@@ -158,40 +193,49 @@ def pretrain(model_config: GPTConfig | None = None, config: TrainConfig | None =
             "history": history,
         }
         save_checkpoint(checkpoint_path, model.state_dict(), meta, optimizer.state_dict())
+        saved_step = step
 
     def evaluate(step: int) -> None:
         seed = config.seed + 1 + step
         history["eval_step"].append(step)
         history["eval_train"].append(estimate_loss(model, train_ids, config, model_config.block_size, seed))
         history["eval_val"].append(estimate_loss(model, val_ids, config, model_config.block_size, seed))
+        check_finite([history["eval_train"][-1], history["eval_val"][-1]], step - 1, config.lr, where_saved())
 
     progress = Progress(config.max_iters, "pretrain", config.progress, initial=start, log=log)
     pending = []  # device scalars, brought to the host together (one sync per log interval)
     t0 = time.perf_counter()
     model.train()
-    for step in range(start, config.max_iters):
-        lr = scheduler.get_last_lr()[0]
-        batch = get_batch(train_ids, config.batch_size, model_config.block_size, batch_rng)  # host arrays: checked there
-        loss = train_step(model, batch, next_token_loss, optimizer, scheduler, config.grad_clip)
-        pending.append(loss.data)
-        last = step + 1 == config.max_iters
-        if len(pending) == 10 or last or (step + 1) % config.eval_interval == 0:
-            losses = to_numpy(get_backend(config.device).xp.stack(pending)).tolist()
-            history["step"].extend(range(step + 1 - len(losses), step + 1))
-            history["train_loss"].extend(losses)
-            progress.update(len(losses), loss=f"{losses[-1]:.4f}", lr=f"{lr:.2e}")
-            pending = []
-        if (step + 1) % config.eval_interval == 0 or last:
-            evaluate(step + 1)
-            progress.write(f"step {step + 1}: train loss {history['eval_train'][-1]:.4f}, "
-                           f"val loss {history['eval_val'][-1]:.4f}")
-            save(step + 1)
-    progress.close()
+    step = start
+    try:
+        for step in range(start, config.max_iters):
+            lr = scheduler.get_last_lr()[0]
+            batch = get_batch(train_ids, config.batch_size, model_config.block_size, batch_rng)  # host arrays: checked there
+            loss = train_step(model, batch, next_token_loss, optimizer, scheduler, config.grad_clip)
+            pending.append(loss.data)
+            last = step + 1 == config.max_iters
+            if len(pending) == 10 or last or (step + 1) % config.eval_interval == 0:
+                losses = to_numpy(get_backend(config.device).xp.stack(pending)).tolist()
+                check_finite(losses, step + 1 - len(losses), config.lr, where_saved())  # before anything is saved
+                history["step"].extend(range(step + 1 - len(losses), step + 1))
+                history["train_loss"].extend(losses)
+                progress.update(len(losses), loss=f"{losses[-1]:.4f}", lr=f"{lr:.2e}")
+                pending = []
+            if (step + 1) % config.eval_interval == 0 or last:
+                evaluate(step + 1)
+                progress.write(f"step {step + 1}: train loss {history['eval_train'][-1]:.4f}, "
+                               f"val loss {history['eval_val'][-1]:.4f}")
+                save(step + 1)
+    except KeyboardInterrupt:
+        resume_hint = f"; continue with --resume {checkpoint_path}" if saved_step is not None else ""
+        raise TrainingInterrupted(f"interrupted at step {step + 1}; {where_saved()}{resume_hint}") from None
+    finally:
+        progress.close()
     seconds = time.perf_counter() - t0
     if start >= config.max_iters:
         save(start)
-    plot_loss_curve(history, out_dir / "loss.png")
-    return TrainResult(model, tokenizer, checkpoint_path, history, seconds)
+    loss_curve = plot_loss_curve(history, out_dir / "loss.png")
+    return TrainResult(model, tokenizer, checkpoint_path, history, seconds, loss_curve)
 
 
 def _device_rng_state(device: str) -> dict | None:

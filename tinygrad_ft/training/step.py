@@ -14,6 +14,8 @@ when it evaluates and what it saves.
 
 from __future__ import annotations
 
+import math
+
 from ..autograd import Tensor
 from ..optim import clip_grad_norm_
 
@@ -37,3 +39,21 @@ def next_token_loss(model, ids, targets) -> Tensor:
     (targets equal to -100 are ignored, which is how SFT masks the prompt)."""
     _, loss = model(ids, targets)
     return loss
+
+
+class TrainingDiverged(ValueError):
+    """The loss (or a loss estimate) became NaN or infinite: the run stops, and says why and where."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, with a message that says what was saved."""
+
+
+def check_finite(losses, first_step: int, lr: float, saved: str) -> None:
+    """TrainingDiverged if any of ``losses`` (host floats of steps ``first_step``, ...) is NaN or
+    infinite, naming the step and what to try; ``saved`` says where the last good checkpoint is."""
+    for offset, loss in enumerate(losses):
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss is {loss} at step {first_step + offset + 1}; try a smaller learning rate "
+                f"(--lr, now {lr:g}) or keep gradient clipping on (--grad-clip); {saved}")

@@ -1,4 +1,5 @@
-"""Fused GPU kernels, and the registry that hands them out only where CuPy is.
+"""Fused kernels, and the registry that hands them out: CuPy kernels on the GPU (``cuda``),
+Numba kernels on the CPU (``cpu``, where Numba is installed: the ``fast`` extra).
 
 On a GPU every NumPy-style line of an op (``t = x * x``, ``t *= c``, ``xp.tanh(t, out=t)``,
 ...) is one kernel launch that reads and writes the whole array. A fused kernel does the
@@ -64,6 +65,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+import numpy  # only to recognise host arrays
+
 # name -> the plain op it must equal (what tests/test_gpu.py compares it with)
 KERNELS = {
     "gelu_tanh_forward": "tinygrad_ft.functional.activations.GELUTanh.forward",
@@ -79,6 +82,7 @@ KERNELS = {
 
 _enabled = os.environ.get("TINYGRAD_FT_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off")
 _cupy_ok: bool | None = None  # unknown until first asked
+_numba_ok: bool | None = None
 
 
 def cupy_available() -> bool:
@@ -92,6 +96,31 @@ def cupy_available() -> bool:
         else:
             _cupy_ok = True
     return _cupy_ok
+
+
+def numba_available() -> bool:
+    """Whether Numba can be imported here (cached): then NumPy arrays get the CPU kernels."""
+    global _numba_ok
+    if _numba_ok is None:
+        try:
+            import numba  # noqa: F401
+        except Exception:  # ImportError, or a Numba that does not fit this NumPy
+            _numba_ok = False
+        else:
+            _numba_ok = True
+    return _numba_ok
+
+
+def get_cpu_kernel(name: str):
+    """The Numba kernel ``name`` (a function on NumPy arrays), or ``None`` where it cannot run
+    (Numba absent, or kernels switched off); ``KeyError`` for an unknown name."""
+    if name not in KERNELS:
+        raise KeyError(f"no fused kernel named {name!r}; the kernels are: {', '.join(KERNELS)}")
+    if not _enabled or not numba_available():
+        return None
+    from . import cpu
+
+    return getattr(cpu, name)
 
 
 def set_enabled(enabled: bool) -> bool:
@@ -135,11 +164,14 @@ _stand_ins: dict = {}  # name -> function, only inside ``use_stand_ins`` (tests)
 def fused(name: str, *arrays):
     """The fused kernel for an op on ``arrays``, or None: then the op runs its plain lines.
 
-    The kernel where it can run (every array a CuPy array, kernels switched on), or the
-    stand-in put in by ``use_stand_ins``; None otherwise (NumPy arrays, the strict device).
+    The stand-in put in by ``use_stand_ins`` if there is one; else the CuPy kernel where every
+    array is a CuPy array, the Numba kernel where every array is a float32/float64 NumPy array;
+    else None (the strict device, other dtypes, kernels switched off, the library missing).
     """
     if name in _stand_ins:
         return _stand_ins[name]
+    if all(isinstance(a, numpy.ndarray) and a.dtype in (numpy.float32, numpy.float64) for a in arrays):
+        return get_cpu_kernel(name)
     kernel = get_kernel(name)
     return kernel if kernel is not None and all(is_cupy_array(a) for a in arrays) else None
 
@@ -164,4 +196,7 @@ def use_stand_ins(functions: dict):
         _stand_ins.update(previous)
 
 
-__all__ = ["KERNELS", "cupy_available", "fused", "get_kernel", "is_cupy_array", "is_enabled", "set_enabled", "use_stand_ins"]
+__all__ = [
+    "KERNELS", "cupy_available", "fused", "get_cpu_kernel", "get_kernel", "is_cupy_array", "is_enabled", "numba_available",
+    "set_enabled", "use_stand_ins",
+]
