@@ -416,6 +416,13 @@ def test_lora_rank_is_a_flag(files, tmp_path, capsys):
     assert adapters["gpt.blocks.0.attn.c_attn.lora_A"].shape[1] == 2
 
 
+def test_a_gpt_whose_head_a_classifier_removed_refuses_to_score_tokens():
+    gpt = tiny_gpt()
+    GPTClassifier(gpt, 2)
+    with pytest.raises(RuntimeError, match="has no language-model head"):
+        gpt(np.array([[1, 2]]))
+
+
 def test_last_pooling_reads_the_last_real_token_wherever_the_padding_is():
     model = GPTClassifier(tiny_gpt(), 2, pooling="last")
     hidden = tg.Tensor(np.arange(6.0).reshape(1, 3, 2))

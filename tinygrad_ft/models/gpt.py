@@ -158,6 +158,9 @@ class GPT(nn.Module):
 
     def logits(self, hidden: Tensor) -> Tensor:
         if self.lm_head is None:
+            if not self.config.tie_weights:  # a GPTClassifier took the head away: no silent stand-in
+                raise RuntimeError("this GPT has no language-model head (a GPTClassifier removed it, as it never "
+                                   "uses it): read hidden_states(ids), or load the GPT again to score tokens")
             return hidden @ self.wte.weight.T
         return self.lm_head(hidden)
 

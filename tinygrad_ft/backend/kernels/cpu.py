@@ -2,9 +2,9 @@
 
 A plain op runs its formula as a chain of NumPy passes (``t = x * x``, ``t *= c``, ...), each
 reading and writing the whole array from memory. A kernel here is one loop that does the whole
-formula per element (or per row) while the numbers are in registers, with rows spread over the
-cores (``prange``). Each function has the same name, signature and semantics as its CUDA twin
-(``kernels.KERNELS`` says which plain op it must equal, and ``tests/test_cpu_kernels.py``
+formula per element (or per row) while the numbers are in registers. Each function has the same
+name, signature and semantics as its CUDA twin (``kernels.KERNELS`` says which plain op it must
+equal, and ``tests/test_cpu_kernels.py``
 checks that it does: float64 to 1e-12, float32 to the tolerance stated there).
 
 Numba compiles each kernel on its first call with a new dtype, and keeps the machine code in
@@ -23,7 +23,10 @@ import numpy  # host arrays: these kernels run on the CPU only
 _C = math.sqrt(2 / math.pi)  # GELU: c = √(2/π)
 _K = 0.044715  # GELU: k
 
-jit = numba.njit(cache=True, fastmath=False, parallel=True)
+# One thread per kernel: measured here, spreading a kernel's rows over the cores (parallel=True)
+# cost more than it saved on the baby GPT's arrays once BLAS threads or other processes shared
+# the two cores (benchmarks/README.md); the loops keep prange, so parallel=True is one word away.
+jit = numba.njit(cache=True, fastmath=False, parallel=False, error_model="numpy")  # x/0 is inf or NaN, as in NumPy
 
 
 def contiguous(a):
@@ -36,7 +39,7 @@ def contiguous(a):
 # ---- GELU (tanh form) ------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _tanh(u):
     """tanh(u) = 1 - 2 / (e^{2u} + 1): one exp, several times faster here than libm's tanh; for
     large u, e^{2u} is inf and the result exactly ±1 (its error near 0 is ~1e-16 absolute)."""
