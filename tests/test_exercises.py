@@ -34,7 +34,7 @@ BY_CHAPTER = {
     3: ["sigmoid_backward", "tanh_backward", "relu_backward", "gelu_backward"],
     4: ["value_log"],
     5: ["linear_backward"],
-    6: ["cross_entropy_backward", "mse_backward", "binary_cross_entropy_with_logits_backward"],
+    6: ["mse_backward", "binary_cross_entropy_with_logits_backward"],
     7: ["adamw_step", "warmup_cosine_schedule"],
     8: ["causal_mask", "causal_attention", "attention_backward"],
     9: ["layer_norm_backward"],

@@ -472,7 +472,7 @@ BACKWARD = [
         cotangent="d_probs", terms=_softmax_terms, nearby=_softmax_nearby,
     ),
     Exercise(
-        name="cross_entropy_backward", chapter=6, also_in=(2,), stub=STUBS["cross_entropy_backward"], outputs=("d_logits",),
+        name="cross_entropy_backward", chapter=2, stub=STUBS["cross_entropy_backward"], outputs=("d_logits",),
         draw=_draw_cross_entropy,
         reference=lambda c: grads(lambda z: F.cross_entropy(z, c["targets"]), [c["logits"]]),
         large="for logits as large as ±3000", stability_hint=SOFTMAX_HINT, batch_size=lambda c: len(c["targets"]),
