@@ -103,16 +103,19 @@ def test_get_kernel_is_none_without_cupy_and_refuses_unknown_names(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "cupy", None)
-    monkeypatch.setattr(kernels, "_cupy_ok", None)
-    assert not kernels.cupy_available()
-    assert all(kernels.get_kernel(name) is None for name in kernels.KERNELS)
-    assert not kernels.is_cupy_array(np.zeros(2))
-    with pytest.raises(KeyError, match="no fused kernel named 'gelu'"):
-        kernels.get_kernel("gelu")
+    kernels.importable.cache_clear()  # asked again, with CuPy gone
+    try:
+        assert not kernels.cupy_available()
+        assert all(kernels.get_kernel(name) is None for name in kernels.KERNELS)
+        assert not kernels.is_cupy_array(np.zeros(2))
+        with pytest.raises(KeyError, match="no fused kernel named 'gelu'"):
+            kernels.get_kernel("gelu")
+    finally:
+        kernels.importable.cache_clear()  # later tests ask again, with CuPy back
 
 
 def test_kernels_can_be_switched_off(monkeypatch):
-    monkeypatch.setattr(kernels, "_cupy_ok", True)  # as if CuPy were there
+    monkeypatch.setattr(kernels, "cupy_available", lambda: True)  # as if CuPy were there
     previous = kernels.set_enabled(False)
     try:
         assert kernels.get_kernel("softmax_forward") is None

@@ -63,6 +63,8 @@ everywhere, so a typo cannot silently fall back to the plain path.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
 
 import numpy  # only to recognise host arrays
@@ -81,34 +83,25 @@ KERNELS = {
 }
 
 _enabled = os.environ.get("TINYGRAD_FT_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off")
-_cupy_ok: bool | None = None  # unknown until first asked
-_numba_ok: bool | None = None
+@functools.cache
+def importable(module: str) -> bool:
+    """Whether ``module`` imports here (asked once per process): ImportError, or a library whose
+    own libraries fail to load (CUDA for CuPy, a NumPy that Numba does not fit), count as no."""
+    try:
+        importlib.import_module(module)
+    except Exception:
+        return False
+    return True
 
 
 def cupy_available() -> bool:
-    """Whether CuPy can be imported here (cached). Says nothing about a GPU being present."""
-    global _cupy_ok
-    if _cupy_ok is None:
-        try:
-            import cupy  # noqa: F401
-        except Exception:  # ImportError, or a CuPy whose CUDA libraries fail to load
-            _cupy_ok = False
-        else:
-            _cupy_ok = True
-    return _cupy_ok
+    """Whether CuPy can be imported here. Says nothing about a GPU being present."""
+    return importable("cupy")
 
 
 def numba_available() -> bool:
-    """Whether Numba can be imported here (cached): then NumPy arrays get the CPU kernels."""
-    global _numba_ok
-    if _numba_ok is None:
-        try:
-            import numba  # noqa: F401
-        except Exception:  # ImportError, or a Numba that does not fit this NumPy
-            _numba_ok = False
-        else:
-            _numba_ok = True
-    return _numba_ok
+    """Whether Numba can be imported here: then NumPy arrays get the CPU kernels."""
+    return importable("numba")
 
 
 def get_cpu_kernel(name: str):
